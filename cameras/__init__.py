@@ -1,0 +1,1 @@
+"""Camera files, camera geometry and dense-folder listing for MVSNet (numpy only)."""

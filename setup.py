@@ -1,0 +1,24 @@
+"""Install the R-MVSNet TF2 port: packages mvsnet, cameras and tools."""
+
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_requirements():
+    """Runtime requirements, one per line in requirements.txt (comments and blanks skipped)."""
+    with open(os.path.join(HERE, "requirements.txt"), encoding="utf-8") as f:
+        lines = (line.split("#", 1)[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
+setup(
+    name="rmvsnet-tf2",
+    version="0.1.0",
+    description="R-MVSNet / MVSNet (Yao et al.) ported to TensorFlow 2 / Keras 3",
+    packages=find_packages(include=["mvsnet", "mvsnet.*", "cameras", "cameras.*", "tools", "tools.*"]),
+    python_requires=">=3.11",
+    install_requires=read_requirements(),
+)

@@ -1,0 +1,1 @@
+"""Command-line tools: checkpoint conversion, parity checks, synthetic scenes, fusion."""
