@@ -1,6 +1,5 @@
 """Tests of tools/synthetic.py: exact depth, file layouts and formats, determinism."""
 import hashlib
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,15 +11,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tools", "synthetic.py")
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("synthetic_under_test", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-S = _load()
+sys.path.insert(0, ROOT)
+from tools import synthetic as S  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- minimal parsers
@@ -202,16 +194,22 @@ def test_dense_folder_files_and_formats(tmp_path, depth_line):
 
 def test_dense_with_foundation_readers(tmp_path):
     camfile = pytest.importorskip("cameras.camfile")
+    pair = pytest.importorskip("cameras.pair")
     pfm = pytest.importorskip("mvsnet.pfm")
     out = str(tmp_path / "d")
-    S.write_dense(out, views=2, width=32, height=24, seed=0, depth_line=4)
-    ext, k, dl = parse_cam(os.path.join(out, "cams", "00000000_cam.txt"))
-    cam = camfile.read_cam(os.path.join(out, "cams", "00000000_cam.txt"))
-    np.testing.assert_array_equal(cam.extrinsic, ext)
-    np.testing.assert_array_equal(cam.intrinsic, k)
-    assert cam.depth_min == dl[0] and cam.depth_interval == dl[1]
-    gt = np.load(os.path.join(out, "gt", "00000000_depth.npy"))
-    np.testing.assert_array_equal(np.squeeze(pfm.read_pfm(os.path.join(out, "gt", "00000000_depth.pfm"))), gt)
+    S.write_dense(out, views=3, width=32, height=24, seed=0, depth_line=2, max_d=24, interval_scale=0.8)
+    for i in range(3):
+        path = os.path.join(out, "cams", "%08d_cam.txt" % i)
+        ext, k, dl = parse_cam(path)
+        cam = camfile.read_cam(path, interval_scale=0.8, max_d=24)
+        np.testing.assert_array_equal(cam.extrinsic, ext)
+        np.testing.assert_array_equal(cam.intrinsic, k)
+        assert cam.depth_min == dl[0] and cam.depth_interval == dl[1] * 0.8 and cam.depth_num == 24
+        gt = np.load(os.path.join(out, "gt", "%08d_depth.npy" % i))
+        np.testing.assert_array_equal(pfm.read_pfm(os.path.join(out, "gt", "%08d_depth.pfm" % i)), gt)
+        with open(os.path.join(out, "gt", "%08d_depth.pfm" % i), "rb") as f:
+            assert f.read() == pfm.pfm_bytes(gt)
+    assert pair.read_pair(os.path.join(out, "pair.txt")) == parse_pair(os.path.join(out, "pair.txt"))
 
 
 def test_dense_is_deterministic(tmp_path):

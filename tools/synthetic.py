@@ -41,7 +41,11 @@ try:
     from cameras.errors import InputError
 except ImportError:  # pragma: no cover - foundation package not present yet
     class InputError(ValueError):
-        """User-facing error; str(e) is one line."""
+        """User-facing error; str(e) is one line, "PATH: problem" when a path is given."""
+
+        def __init__(self, problem, path=None):
+            self.problem, self.path = " ".join(str(problem).split()), path
+            super().__init__(self.problem if path is None else "%s: %s" % (path, self.problem))
 
 try:
     from mvsnet.pfm import write_pfm
@@ -524,16 +528,16 @@ def _write_image(path, rgb_uint8, jpeg_quality=95):
     bgr = np.ascontiguousarray(rgb_uint8[:, :, ::-1])
     params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if path.endswith(".jpg") else []
     if not cv2.imwrite(path, bgr, params):
-        raise InputError("%s: cannot write image" % path)
+        raise InputError("cannot write image", path)
 
 
 def _prepare_out(out, owned, overwrite):
     """Refuse a non-empty OUT unless overwrite; with overwrite remove only `owned` entries."""
     if os.path.exists(out) and not os.path.isdir(out):
-        raise InputError("%s: exists and is not a folder" % out)
+        raise InputError("exists and is not a folder", out)
     if os.path.isdir(out) and os.listdir(out):
         if not overwrite:
-            raise InputError("%s: folder exists and is not empty (use --overwrite)" % out)
+            raise InputError("folder exists and is not empty (use --overwrite)", out)
         for name in owned:
             p = os.path.join(out, name)
             if os.path.isdir(p):
@@ -564,7 +568,7 @@ def dense_scene(views=5, width=160, height=128, seed=0, arc_deg=30.0, elevation_
     if width < 8 or height < 8:
         raise InputError("size: image must be at least 8x8, got %dx%d" % (width, height))
     f = 0.9 * width if focal is None else float(focal)
-    k = intrinsic_matrix(f, f * 0.997, 0.518 * width, 0.512 * height)
+    k = np.round(intrinsic_matrix(f, f * 0.997, 0.518 * width, 0.512 * height), 6)
     az = np.linspace(-arc_deg / 2.0, arc_deg / 2.0, views)
     el = elevation_deg * np.sin(np.linspace(0.0, 2.0 * np.pi, views, endpoint=False) + 0.5)
     exts = orbit_cameras(az, el, distance, seed, jitter=0.01 * distance)
@@ -641,7 +645,7 @@ def dtu_cameras(views=49, width=640, height=512, distance=620.0, azimuth_deg=28.
         raise InputError("size: width and height must be multiples of 4, got %dx%d" % (width, height))
     wq, hq = width // 4, height // 4
     fx, fy, cx, cy = DTU_INTRINSIC_REL
-    k = intrinsic_matrix(fx * wq, fy * wq, cx * wq, cy * hq)
+    k = np.round(intrinsic_matrix(fx * wq, fy * wq, cx * wq, cy * hq), 6)
     cols = int(math.ceil(math.sqrt(views)))
     rows = int(math.ceil(views / cols))
     az_all = np.linspace(-azimuth_deg / 2.0, azimuth_deg / 2.0, cols) if cols > 1 else np.zeros(1)
