@@ -1,0 +1,283 @@
+"""R-MVSNet / MVSNet inference modes on one shared feature and cost-volume preamble.
+
+Inputs at the network boundary are those of the original graph:
+
+* ``images`` (B, V, H, W, 3): centred images, view 0 the reference; H, W multiples of 32;
+* ``cams`` (B, V, 2, 4, 4): cameras scaled to the 1/4 feature map (original layout);
+* ``depth_start``, ``depth_interval``, ``depth_end`` (B,), ``depth_num`` an int or
+  int tensor.
+
+Modes (original names in brackets):
+
+* :meth:`RMVSNet.winner_take_all` [inference_winner_take_all] streams over the depth
+  planes with the GRU: memory does not grow with the number of planes;
+* :meth:`RMVSNet.prob_volume_recurrent` [inference_prob_recurrent] (GRU training);
+* :meth:`RMVSNet.soft_argmin` [inference / inference_mem] (3DCNNs);
+* :meth:`RMVSNet.depth_refine` [depth_refine].
+"""
+
+import keras
+import tensorflow as tf
+
+from mvsnet import homography as hg
+from mvsnet.layers import GRURegularizer, RefineNet, RegNetUS0, UNetDS2GN, UniNetDS2
+
+REGULARIZATIONS = ("GRU", "3DCNNs")
+FEATURE_TOWERS = ("UNetDS2GN", "UniNetDS2", "UniNetDS2GN")
+
+
+def _feature_tower(kind, batch_stats):
+    if kind == "UNetDS2GN":
+        return UNetDS2GN(name="feature_tower")
+    if kind == "UniNetDS2":
+        return UniNetDS2(norm="bn", batch_stats=batch_stats, name="feature_tower")
+    if kind == "UniNetDS2GN":
+        return UniNetDS2(norm="gn", name="feature_tower")
+    raise ValueError("feature tower must be one of %s, got %r" % (FEATURE_TOWERS, kind))
+
+
+def variance_cost(ref_feature, warped_features):
+    """Variance metric over views (ref included), (B, H, W, C): E[f^2] - E[f]^2."""
+    view_num = 1 + len(warped_features)
+    ave = ref_feature
+    ave2 = tf.square(ref_feature)
+    for warped in warped_features:
+        ave = ave + warped
+        ave2 = ave2 + tf.square(warped)
+    ave = ave / view_num
+    ave2 = ave2 / view_num
+    return ave2 - tf.square(ave)
+
+
+class RMVSNet(keras.Model):
+    """R-MVSNet (``regularization='GRU'``) or MVSNet (``'3DCNNs'``).
+
+    Sub-blocks: ``feature_tower`` (shared by every view), ``gru`` or ``reg_net``, and
+    ``refine_net`` when ``refinement``.  ``batch_stats=True`` keeps the original's
+    batch-statistics BatchNorm at test time; ``warp='gather'`` selects the original's
+    unused gather-based warp instead of ``tf.contrib.image.transform``.
+    """
+
+    def __init__(self, regularization="GRU", feature_tower="UNetDS2GN", refinement=False,
+                 batch_stats=True, warp="transform", **kwargs):
+        kwargs.setdefault("name", "rmvsnet")
+        super().__init__(**kwargs)
+        if regularization not in REGULARIZATIONS:
+            raise ValueError("regularization must be one of %s, got %r" % (REGULARIZATIONS, regularization))
+        if warp not in ("transform", "gather"):
+            raise ValueError("warp must be 'transform' or 'gather', got %r" % (warp,))
+        self.regularization = regularization
+        self.feature_tower_kind = feature_tower
+        self.refinement = refinement
+        self.batch_stats = batch_stats
+        self.warp = warp
+        self._warp_fn = hg.warp_transform if warp == "transform" else hg.warp_gather
+        self.feature_tower = _feature_tower(feature_tower, batch_stats)
+        if regularization == "GRU":
+            self.gru = GRURegularizer(name="gru")
+        else:
+            self.reg_net = RegNetUS0(batch_stats=batch_stats, name="reg_net")
+        if refinement:
+            self.refine_net = RefineNet(batch_stats=batch_stats, name="refine_net")
+        self.build()
+
+    # ------------------------------------------------------------------ keras plumbing
+    def build(self, input_shape=None):
+        """Create every weight by running each block once on a tiny input."""
+        if self.built:
+            return
+        self.feature_tower(tf.zeros([1, 32, 32, 3]))
+        if self.regularization == "GRU":
+            cost = tf.zeros([1, 8, 8, 32])
+            self.gru(cost, self.gru.initial_states(cost))
+        else:
+            self.reg_net(tf.zeros([1, 8, 8, 8, 32]))
+        if self.refinement:
+            self.refine_net(tf.zeros([1, 8, 8, 3]), tf.zeros([1, 8, 8, 1]))
+        self.built = True
+
+    def blocks(self):
+        """The top-level blocks, by name (the unit of the checkpoint name table)."""
+        out = {"feature_tower": self.feature_tower}
+        if self.regularization == "GRU":
+            out["gru"] = self.gru
+        else:
+            out["reg_net"] = self.reg_net
+        if self.refinement:
+            out["refine_net"] = self.refine_net
+        return out
+
+    def get_config(self):
+        return {**super().get_config(), "regularization": self.regularization,
+                "feature_tower": self.feature_tower_kind, "refinement": self.refinement,
+                "batch_stats": self.batch_stats, "warp": self.warp}
+
+    def call(self, inputs, training=False):
+        """Keras entry point: the training-path output of the configured network.
+
+        inputs: dict with images, cams, depth_start, depth_interval and (static int)
+        depth_num.  GRU: probability volume (B, D, H, W, 1); 3DCNNs: (depth, prob).
+        """
+        args = (inputs["images"], inputs["cams"], inputs["depth_num"],
+                inputs["depth_start"], inputs["depth_interval"])
+        if self.regularization == "GRU":
+            return self.prob_volume_recurrent(*args, training=training)
+        depth, prob, _ = self.soft_argmin(*args, training=training)
+        return depth, prob
+
+    # ------------------------------------------------------------------ shared preamble
+    def extract_features(self, images, training=False):
+        """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1))."""
+        tower = self.feature_tower
+        views = tf.unstack(images, axis=1)
+        if isinstance(tower, UniNetDS2):
+            features = [tower(v, training=training) for v in views]
+        else:
+            features = [tower(v) for v in views]
+        return features[0], features[1:]
+
+    def sweep_homographies(self, cams, depths):
+        """src_from_ref homographies of every source view, [(B, D, 3, 3)] * (V-1)."""
+        cams = tf.convert_to_tensor(cams, tf.float32)
+        ref_cam = cams[:, 0]
+        return [hg.get_homographies(ref_cam, cams[:, v], depths) for v in range(1, cams.shape[1])]
+
+    def plane_cost(self, ref_feature, src_features, homographies, d):
+        """Variance cost of depth plane ``d`` (a scalar int tensor), (B, h, w, 32)."""
+        warped = [self._warp_fn(f, h[:, d]) for f, h in zip(src_features, homographies)]
+        return variance_cost(ref_feature, warped)
+
+    def cost_volume(self, ref_feature, src_features, homographies, depth_num):
+        """The full (B, D, h, w, 32) cost volume, one plane at a time."""
+        planes = tf.TensorArray(tf.float32, size=depth_num)
+
+        def body(d, planes):
+            return d + 1, planes.write(d, self.plane_cost(ref_feature, src_features, homographies, d))
+
+        _, planes = tf.while_loop(lambda d, _: d < depth_num, body, [tf.constant(0), planes])
+        return tf.transpose(planes.stack(), [1, 0, 2, 3, 4])
+
+    # ------------------------------------------------------------------ R-MVSNet (GRU)
+    def winner_take_all(self, images, cams, depth_num, depth_start, depth_end, inverse_depth=True):
+        """Streaming GRU inference: depth of the most probable plane and its probability.
+
+        prob = max_d exp(c_d) / (sum_d exp(c_d) + 1e-7).  Depths from depth_start to
+        depth_end, sampled in inverse depth (default, as test.py) or linearly.
+        Returns depth (B, h, w, 1), prob (B, h, w, 1).
+        """
+        depth_num = tf.cast(depth_num, tf.int32)
+        depth_start = tf.convert_to_tensor(depth_start, tf.float32)
+        depth_end = tf.convert_to_tensor(depth_end, tf.float32)
+        planes_minus_one = tf.cast(depth_num, tf.float32) - 1
+        # 1. features and homographies of every plane
+        ref_feature, src_features = self.extract_features(images)
+        if inverse_depth:
+            depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
+            inv_start, inv_end = 1.0 / depth_start, 1.0 / depth_end
+            inv_interval = (inv_start - inv_end) / planes_minus_one
+
+            def plane_depth(d_idx):
+                return 1.0 / (inv_start - d_idx * inv_interval)
+        else:
+            depth_interval = (depth_end - depth_start) / planes_minus_one
+            depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
+
+            def plane_depth(d_idx):
+                return depth_start + d_idx * depth_interval
+        homographies = self.sweep_homographies(cams, depths)
+
+        # 2. sweep: GRU-regularised cost of one plane at a time, keep the best
+        def body(d, states, depth_image, max_prob, exp_sum):
+            cost = self.plane_cost(ref_feature, src_features, homographies, d)
+            reg_cost, states = self.gru(cost, states)
+            prob = tf.exp(reg_cost)
+            plane = tf.reshape(plane_depth(tf.cast(d, tf.float32)), [-1, 1, 1, 1])
+            better = tf.cast(max_prob < prob, tf.float32)
+            max_prob = better * prob + (1 - better) * max_prob
+            depth_image = better * plane + (1 - better) * depth_image
+            return d + 1, states, depth_image, max_prob, exp_sum + prob
+
+        zeros = tf.zeros_like(ref_feature[..., :1])
+        loop_vars = [tf.constant(0), self.gru.initial_states(ref_feature), zeros, zeros, zeros]
+        _, _, depth_image, max_prob, exp_sum = tf.while_loop(
+            lambda d, *_: d < depth_num, body, loop_vars, parallel_iterations=1)
+        # 3. probability of the winner
+        return depth_image, max_prob / (exp_sum + 1e-7)
+
+    def prob_volume_recurrent(self, images, cams, depth_num, depth_start, depth_interval,
+                              training=False):
+        """Training path: softmax over depth of the GRU-regularised costs, (B, D, h, w, 1)."""
+        depth_num = tf.cast(depth_num, tf.int32)
+        ref_feature, src_features = self.extract_features(images, training=training)
+        depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
+        homographies = self.sweep_homographies(cams, depths)
+        reg_costs = tf.TensorArray(tf.float32, size=depth_num)
+
+        def body(d, states, reg_costs):
+            cost = self.plane_cost(ref_feature, src_features, homographies, d)
+            reg_cost, states = self.gru(cost, states)
+            return d + 1, states, reg_costs.write(d, reg_cost)
+
+        _, _, reg_costs = tf.while_loop(
+            lambda d, *_: d < depth_num, body,
+            [tf.constant(0), self.gru.initial_states(ref_feature), reg_costs])
+        volume = tf.transpose(reg_costs.stack(), [1, 0, 2, 3, 4])
+        return tf.nn.softmax(volume, axis=1)
+
+    # ------------------------------------------------------------------ MVSNet (3DCNNs)
+    def soft_argmin(self, images, cams, depth_num, depth_start, depth_interval, training=False):
+        """3D-CNN regularisation, soft argmin depth and its 4-plane probability.
+
+        Returns depth (B, h, w, 1), prob (B, h, w, 1), probability volume (B, D, h, w).
+        """
+        depth_start = tf.convert_to_tensor(depth_start, tf.float32)
+        depth_interval = tf.convert_to_tensor(depth_interval, tf.float32)
+        depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
+        # 1. cost volume
+        ref_feature, src_features = self.extract_features(images, training=training)
+        depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
+        homographies = self.sweep_homographies(cams, depths)
+        volume = self.cost_volume(ref_feature, src_features, homographies, depth_num)
+        # 2. regularisation and softmax over depth
+        filtered = tf.squeeze(self.reg_net(volume, training=training), axis=-1)
+        prob_volume = tf.nn.softmax(-filtered, axis=1)
+        # 3. soft argmin over the linearly sampled depths
+        samples = tf.linspace(depth_start, depth_end, tf.cast(depth_num, tf.int32), axis=1)
+        depth = tf.reduce_sum(samples[:, :, None, None] * prob_volume, axis=1)[..., None]
+        prob = probability_map(prob_volume, depth, depth_start, depth_interval)
+        return depth, prob, prob_volume
+
+    def depth_refine(self, init_depth, image, depth_num, depth_start, depth_interval,
+                     training=False):
+        """Refine a depth map with the reference image (normalised depth residual)."""
+        depth_start = tf.reshape(tf.convert_to_tensor(depth_start, tf.float32), [-1, 1, 1, 1])
+        depth_interval = tf.reshape(tf.convert_to_tensor(depth_interval, tf.float32), [-1, 1, 1, 1])
+        depth_scale = (tf.cast(depth_num, tf.float32) - 1) * depth_interval
+        norm_depth = (init_depth - depth_start) / depth_scale
+        # legacy bilinear resize (no half-pixel centres), as tf.image.resize_bilinear
+        resized = tf.raw_ops.ResizeBilinear(images=image, size=tf.shape(init_depth)[1:3],
+                                            align_corners=False, half_pixel_centers=False)
+        refined = self.refine_net(resized, norm_depth, training=training)
+        return refined * depth_scale + depth_start
+
+
+def probability_map(prob_volume, depth, depth_start, depth_interval):
+    """Sum of the probabilities of the 4 planes around the soft-argmin depth.
+
+    prob_volume (B, D, h, w); depth (B, h, w, 1).  Planes floor-1, floor, ceil, ceil+1,
+    each clipped to [0, D-1] (an integral index counts its plane twice, as the original).
+    """
+    depth_num = tf.shape(prob_volume)[1]
+    index = (depth - tf.reshape(depth_start, [-1, 1, 1, 1])) / tf.reshape(depth_interval, [-1, 1, 1, 1])
+    index = index[..., 0]
+    left0 = tf.clip_by_value(tf.cast(tf.floor(index), tf.int32), 0, depth_num - 1)
+    left1 = tf.clip_by_value(left0 - 1, 0, depth_num - 1)
+    right0 = tf.clip_by_value(tf.cast(tf.math.ceil(index), tf.int32), 0, depth_num - 1)
+    right1 = tf.clip_by_value(right0 + 1, 0, depth_num - 1)
+    by_pixel = tf.transpose(prob_volume, [0, 2, 3, 1])           # (B, h, w, D)
+
+    def pick(i):
+        return tf.gather(by_pixel, i[..., None], batch_dims=3)[..., 0]
+
+    total = pick(left0) + pick(left1) + pick(right0) + pick(right1)
+    return total[..., None]
