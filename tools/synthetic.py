@@ -30,42 +30,15 @@ import math
 import os
 import shutil
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional
 
 import numpy as np
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-try:
-    from cameras.errors import InputError
-except ImportError:  # pragma: no cover - foundation package not present yet
-    class InputError(ValueError):
-        """User-facing error; str(e) is one line, "PATH: problem" when a path is given."""
-
-        def __init__(self, problem, path=None):
-            self.problem, self.path = " ".join(str(problem).split()), path
-            super().__init__(self.problem if path is None else "%s: %s" % (path, self.problem))
-
-try:
-    from mvsnet.pfm import write_pfm
-except ImportError:  # pragma: no cover - foundation package not present yet
-    def write_pfm(path, image, scale=1):
-        """Write a PFM exactly like the original MVSNet write_pfm (little-endian, flipped)."""
-        image = np.asarray(image)
-        if image.dtype.name != "float32":
-            raise ValueError("Image dtype must be float32.")
-        color = image.ndim == 3 and image.shape[2] == 3
-        if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3))):
-            raise ValueError("Image must have H x W x 3, H x W x 1 or H x W dimensions.")
-        image = np.flipud(image)
-        if image.dtype.byteorder == "<" or (image.dtype.byteorder == "=" and sys.byteorder == "little"):
-            scale = -scale
-        with open(path, "wb") as f:
-            f.write(b"PF\n" if color else b"Pf\n")
-            f.write(b"%d %d\n" % (image.shape[1], image.shape[0]))
-            f.write(("%f\n" % scale).encode())
-            f.write(image.tobytes())
+from cameras.errors import InputError  # noqa: E402
+from mvsnet.pfm import write_pfm  # noqa: E402  (byte-identical to the original write_pfm)
 
 EPS = 1e-9
 DTU_DEPTH_MIN, DTU_DEPTH_MAX = 425.0, 937.0
