@@ -86,7 +86,7 @@ def read_tf1_checkpoint(prefix, with_slots=False):
         names = reader.get_variable_to_shape_map()
         return {name: reader.get_tensor(name) for name in sorted(names)
                 if with_slots or is_model_variable(name)}
-    except (tf.errors.OpError, ValueError) as err:
+    except (tf.errors.OpError, ValueError, IndexError) as err:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError("unreadable checkpoint (truncated or corrupt?): %s" % message,
                               prefix) from None

@@ -83,8 +83,12 @@ def warp_transform(feature, homography):
 
 
 def warp_gather(feature, homography):
-    """The original's gather-based ``homography_warping``: bilinear, coordinates clamped
-    to the border (so no zeros outside).  Same arguments as :func:`warp_transform`."""
+    """The original's gather-based ``homography_warping`` (unused by its inference modes).
+
+    Bilinear with both neighbours clamped into the image *before* the weights are
+    taken, as the original: outside the image the weights cancel to zero, and on the
+    last row/column (x1 clamped onto x0) every weight is zero.  Same arguments as
+    :func:`warp_transform`."""
     shape = tf.shape(feature)
     batch, height, width = shape[0], shape[1], shape[2]
     # 1. pixel-centre grid (x + 0.5, y + 0.5, 1) of the reference view

@@ -167,7 +167,7 @@ def compare(ref, out, sensitivity=None):
         else:
             rel = float(err.max() / max(np.abs(want).max(), 1e-30))
             rows.append((key, "max abs %.3g, rel %.3g" % (err.max(), rel), rel <= SCALAR_RTOL))
-    return [(k, text, "ok" if v is True else v or "FAIL") for k, text, v in rows]
+    return [(k, text, v if isinstance(v, str) else "ok" if v else "FAIL") for k, text, v in rows]
 
 
 def grad_sensitivity(model, ref, out, keys, scale=1e-6, seed=0):
