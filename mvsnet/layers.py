@@ -95,21 +95,21 @@ class BatchNorm(keras.layers.Layer):
                                                initializer="ones", trainable=False)
 
     def call(self, x, training=False):
-        axes = list(range(len(x.shape) - 1))
+        channels = x.shape[-1]
+        gamma = self.gamma if self.scale else tf.ones([channels], x.dtype)
+        beta = self.beta if self.center else tf.zeros([channels], x.dtype)
         if self.batch_stats or training:
-            mean, var = tf.nn.moments(x, axes)
+            # the fused kernel the original's fused=True layer runs (NHWC / NDHWC)
+            y, mean, unbiased_var = tf.compat.v1.nn.fused_batch_norm(
+                x, gamma, beta, epsilon=self.epsilon, is_training=True,
+                data_format="NHWC" if len(x.shape) == 4 else "NDHWC")
             if training:
-                # fused batch norm keeps the Bessel-corrected variance
-                n = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), x.dtype)
-                unbiased = var * n / tf.maximum(n - 1.0, 1.0)
                 decay = 1.0 - self.momentum
                 self.moving_mean.assign_sub((self.moving_mean - mean) * decay)
-                self.moving_variance.assign_sub((self.moving_variance - unbiased) * decay)
-        else:
-            mean, var = self.moving_mean, self.moving_variance
-        gamma = self.gamma if self.scale else None
-        beta = self.beta if self.center else None
-        return tf.nn.batch_normalization(x, mean, var, beta, gamma, self.epsilon)
+                self.moving_variance.assign_sub((self.moving_variance - unbiased_var) * decay)
+            return y
+        return tf.nn.batch_normalization(x, self.moving_mean, self.moving_variance, beta, gamma,
+                                         self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "center": self.center, "scale": self.scale,
