@@ -1,0 +1,203 @@
+"""Dense-folder depth inference: the pipeline of the original mvsnet/test.py as a library.
+
+    from mvsnet import dense_input, inference
+    options = dense_input.Options(regularization="GRU", max_w=1600, max_h=1200, max_d=256)
+    summary = inference.run("SCENE", "/path/model.ckpt", 100000, options)
+
+For every view set of ``SCENE/pair.txt`` the network writes ``SCENE/depths_mvsnet/``
+``%08d_init.pfm``, ``%08d_prob.pfm``, ``%08d.jpg`` and ``%08d.txt`` as the original.
+Reading and preprocessing run in a ``tf.data`` pipeline (a Python generator, prefetched)
+so that they overlap the network, which runs as one compiled ``tf.function``.
+Every parameter is explicit; nothing here reads command-line flags.
+"""
+
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from cameras.errors import InputError
+from mvsnet import checkpoint as ck
+from mvsnet import dense_input
+from mvsnet.model import RMVSNet
+
+
+def build_model(regularization, refinement=False):
+    """The network of ``regularization`` ('GRU' or '3DCNNs'); refinement exists only for
+    3DCNNs (the original ignores it for GRU)."""
+    return RMVSNet(regularization=regularization, refinement=bool(refinement and regularization == "3DCNNs"))
+
+
+def load_model(regularization, checkpoint_path, refinement=False):
+    """(model, summary): the network with the checkpoint's weights. A TF1 checkpoint
+    (the original's or ours) is converted in memory; nothing is written."""
+    model = build_model(regularization, refinement)
+    summary = ck.load_weights(model, checkpoint_path)
+    return model, summary
+
+
+def describe_checkpoint(summary):
+    if summary.get("format") == "Keras weights":
+        return "%s (Keras weights file of this port, %d variables)" % (summary["source"], summary["matched"])
+    text = "%s (TF1 checkpoint converted in memory: %d variables" % (summary["source"], summary["matched"])
+    if summary.get("dropped"):
+        text += ", %d optimizer/step variables dropped" % summary["dropped"]
+    if summary.get("global_step") is not None:
+        text += ", global_step %d" % summary["global_step"]
+    return text + ")"
+
+
+def network_function(model, options, refinement=False):
+    """The compiled network of the original test.py graph: images (B, V, H, W, 3) centred,
+    cams (B, V, 2, 4, 4) at the 1/4 scale -> {'depth', 'prob'[, 'refined']} (B, h, w, 1).
+
+    GRU: winner-take-all between depth_start and depth_start + (depth_num - 1) * interval,
+    depth_num from the first reference camera of the batch (as the original), inverse or
+    linear depth. 3DCNNs: soft argmin over ``max_d`` planes (the original inference_mem),
+    and the refinement network when ``refinement``. Compiled once per model and setting.
+    """
+    view_num, max_h, max_w, max_d = options.view_num, options.max_h, options.max_w, options.max_d
+    refine = bool(refinement and options.regularization == "3DCNNs")
+    key = (options.regularization, options.inverse_depth, view_num, max_h, max_w, max_d, refine)
+    # cached on the model itself (outside Keras attribute tracking): compiled once per setting
+    cache = vars(model).setdefault("_inference_networks", {})
+    if key not in cache:
+        cache[key] = _compile_network(model, options, refine)
+    return cache[key]
+
+
+def _compile_network(model, options, refine):
+    view_num, max_h, max_w, max_d = options.view_num, options.max_h, options.max_w, options.max_d
+    signature = [tf.TensorSpec([None, view_num, max_h, max_w, 3], tf.float32),
+                 tf.TensorSpec([None, view_num, 2, 4, 4], tf.float32)]
+
+    @tf.function(input_signature=signature)
+    def network(images, cams):
+        depth_start = tf.reshape(cams[:, 0, 1, 3, 0], [-1])
+        depth_interval = tf.reshape(cams[:, 0, 1, 3, 1], [-1])
+        if options.regularization == "GRU":
+            depth_num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
+            depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
+            depth, prob = model.winner_take_all(images, cams, depth_num, depth_start, depth_end,
+                                                inverse_depth=options.inverse_depth)
+            return {"depth": depth, "prob": prob}
+        depth, prob, _ = model.soft_argmin(images, cams, max_d, depth_start, depth_interval)
+        out = {"depth": depth, "prob": prob}
+        if refine:
+            out["refined"] = model.depth_refine(depth, images[:, 0], max_d, depth_start, depth_interval)
+        return out
+
+    return network
+
+
+def make_dataset(plans, options, batch_size, failures):
+    """tf.data pipeline of the prepared view sets, batched and prefetched (reading overlaps
+    the network). A view set that fails to read ends the dataset early and its exception
+    is appended to ``failures`` (TensorFlow would otherwise replace it by its own error)."""
+    view_num, max_h, max_w = options.view_num, options.max_h, options.max_w
+
+    def generate():
+        for plan in plans:
+            try:
+                item = dense_input.prepare_view_set(plan, options)
+            except Exception as err:  # re-raised by run() in the main thread
+                failures.append(err)
+                return
+            yield item.scaled_ref_image, item.centered_images, item.scaled_cams, np.int32(item.ref_index)
+
+    signature = (tf.TensorSpec([None, None, 3], tf.uint8),
+                 tf.TensorSpec([view_num, max_h, max_w, 3], tf.float32),
+                 tf.TensorSpec([view_num, 2, 4, 4], tf.float32),
+                 tf.TensorSpec([], tf.int32))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return dataset.batch(batch_size).prefetch(1)
+
+
+def _print(message):
+    print(message, flush=True)
+
+
+def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=False, log=_print,
+        plans=None, model=None):
+    """Depth maps of every view set of ``dense_folder`` into ``dense_folder/depths_mvsnet``.
+
+    ckpt_path, ckpt_step  the checkpoint read is ``ckpt_path-ckpt_step`` (see
+                          :func:`mvsnet.dense_input.resolve_checkpoint`)
+    options               :class:`mvsnet.dense_input.Options`
+    batch_size            view sets per network call (the depth_num of a GRU batch is that of
+                          its first reference view, as the original)
+    refinement            3DCNNs only: also write ``%08d_refined.pfm``
+    log                   called with one line per event (progress, summary)
+    plans                 the view sets from :func:`mvsnet.dense_input.plan_dense_folder`
+                          when already planned
+    model                 an RMVSNet with its weights already loaded (then the checkpoint
+                          is not read; its compiled graph is reused across calls)
+
+    Everything that can be checked is checked before anything is written; InputError names
+    the file at fault. Returns a summary dict (views, seconds, per-view seconds, outputs).
+    """
+    if batch_size < 1:
+        raise InputError("--batch_size must be at least 1, got %d" % batch_size)
+    if plans is None:
+        plans = dense_input.plan_dense_folder(dense_folder, options)
+    if refinement and options.regularization == "GRU":
+        log("note: --refinement applies to 3DCNNs only; ignored for GRU (as the original)")
+    if model is None:
+        checkpoint_path = dense_input.resolve_checkpoint(ckpt_path, ckpt_step)
+        model, ckpt_summary = load_model(options.regularization, checkpoint_path, refinement)
+        log("checkpoint: " + describe_checkpoint(ckpt_summary))
+    else:
+        if model.regularization != options.regularization:
+            raise ValueError("the model is %s but options.regularization is %s"
+                             % (model.regularization, options.regularization))
+        if refinement and options.regularization == "3DCNNs" and not model.refinement:
+            raise ValueError("refinement needs a model built with refinement=True")
+        ckpt_summary = None
+        log("checkpoint: (model given, weights already loaded)")
+    for plan in plans:
+        for note in plan.notes:
+            log("note: " + note)
+    folder = dense_input.make_output_folder(dense_folder)
+    log("%s inference of %d reference view(s), %d views each, network input %dx%d (WxH), "
+        "output %s" % (options.regularization, len(plans), options.view_num, options.max_w,
+                       options.max_h, folder))
+
+    network = network_function(model, options, refinement)
+    failures = []
+    dataset = make_dataset(plans, options, batch_size, failures)
+    per_view = []
+    written = []
+    start = last = time.perf_counter()
+    done = 0
+    for scaled_ref, centered, cams, index in dataset:
+        out = network(centered, cams)
+        out = {k: v.numpy() for k, v in out.items()}
+        cams_np, scaled_ref, index = cams.numpy(), scaled_ref.numpy(), index.numpy().tolist()
+        batch_plans = plans[done:done + len(index)]
+        for b, ref_index in enumerate(index):
+            written += dense_input.write_view_outputs(
+                folder, ref_index, out["depth"][b], out["prob"][b], scaled_ref[b], cams_np[b, 0],
+                refined=out["refined"][b] if "refined" in out else None)
+        now = time.perf_counter()
+        seconds = (now - last) / len(index)
+        last = now
+        # a GRU batch sweeps the planes of its first reference view, as the original
+        planes = batch_plans[0].depth_num if options.regularization == "GRU" else options.max_d
+        h, w = out["depth"].shape[1:3]
+        for plan, ref_index in zip(batch_plans, index):
+            done += 1
+            log("view %d/%d (%08d): input %dx%d, depth map %dx%d, %d planes from %.6g, %.3f s"
+                % (done, len(plans), ref_index, options.max_w, options.max_h, w, h, planes,
+                   plan.cams[0].depth_min, seconds))
+            per_view.append(seconds)
+    if failures:
+        if done:
+            log("stopped after %d of %d view(s); their files are complete" % (done, len(plans)))
+        raise failures[0]
+    total = time.perf_counter() - start
+    steady = per_view[1:] if len(per_view) > 1 else per_view
+    log("done: %d depth map(s) in %.1f s (%.3f s per view after the first, which includes "
+        "compiling the graph); outputs in %s" % (done, total, float(np.mean(steady)) if steady else 0.0,
+                                                   folder))
+    return {"views": done, "seconds": total, "per_view": per_view, "output_folder": folder,
+            "written": written, "checkpoint": ckpt_summary}
