@@ -1,0 +1,228 @@
+"""The training loop of the original ``mvsnet/train.py`` (library; the CLI is train.py).
+
+    from mvsnet import trainer
+    config = trainer.TrainConfig(dataset="dtu", data_root="/data/dtu", max_d=128)
+    summary = trainer.train(config)
+
+What it does, as the original:
+
+* the sample list of the dataset, shuffled once, cycled; ``epoch`` passes of
+  len(samples) items (x2 for GRU, whose every sample comes a second time with the depth
+  order reversed) in steps of ``batch_size`` items per device;
+* one RMSProp step per batch (:class:`mvsnet.training.TrainStep`), learning rate
+  ``base_lr * gamma ** (global_step / stepvalue)``;
+* a progress line every ``display`` steps and TensorBoard scalars ``loss``,
+  ``less_one_accuracy``, ``less_three_accuracy``, ``lr`` every ``10 * display`` steps in
+  ``log_folder``;
+* snapshots ``model_folder/<regularization>/model.ckpt-<global_step>`` (TF1 layout with
+  RMSProp slots and global_step) every ``snapshot`` steps and at the end of each epoch;
+* ``use_pretrain``: start from ``model_folder/<regularization>/model.ckpt-<ckpt_step>``
+  (weights, RMSProp slots and global_step; ours or the original's), then train ``epoch``
+  epochs.
+
+Beyond the original: several devices with a ``tf.distribute`` strategy
+(:func:`make_strategy`: MirroredStrategy for ``num_gpus > 1``, MultiWorkerMirroredStrategy
+with ``multi_worker``), missing scans skipped with one warning, snapshots named after the
+global step they hold (the original named them after the step before the update:
+its model.ckpt-0 held one update).
+"""
+
+import dataclasses
+import os
+import random
+import time
+
+import tensorflow as tf
+from absl import logging
+
+from cameras.errors import InputError
+from mvsnet import training
+from mvsnet import training_data as data
+from mvsnet.model import RMVSNet
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """The flags of train.py (original names and defaults)."""
+
+    dataset: str = "dtu"                   # dtu, blendedmvs, blendedmvg, eth3d
+    data_root: str = "/data/dtu"
+    log_folder: str = "/data/tf_log"
+    model_folder: str = "/data/tf_model"
+    ckpt_step: int = 0
+    use_pretrain: bool = False
+    view_num: int = 3
+    max_d: int = 192
+    max_w: int = 640
+    max_h: int = 512
+    sample_scale: float = 0.25
+    regularization: str = "GRU"
+    refinement: bool = False
+    num_gpus: int = 1
+    batch_size: int = 1
+    epoch: int = 6
+    base_lr: float = 0.001
+    display: int = 1
+    stepvalue: int = 10000
+    snapshot: int = 5000
+    gamma: float = 0.9
+    online_augmentation: bool = False
+    multi_worker: bool = False
+    seed: int = None                       # shuffle seed (None: random, as the original)
+    max_steps: int = 0                     # stop after this many steps (0: run every epoch)
+
+    def check(self):
+        """InputError for values the original would have crashed on later."""
+        if self.dataset not in data.DATASETS:
+            raise InputError("unknown dataset %r (one of %s)" % (self.dataset, ", ".join(data.DATASETS)))
+        if self.regularization not in ("GRU", "3DCNNs"):
+            raise InputError("--regularization must be GRU or 3DCNNs, got %r" % self.regularization)
+        for name in ("view_num", "max_d", "num_gpus", "batch_size", "display", "stepvalue", "snapshot"):
+            if getattr(self, name) < 1:
+                raise InputError("--%s must be at least 1, got %d" % (name, getattr(self, name)))
+        if self.view_num < 2:
+            raise InputError("--view_num must be at least 2 (a reference and a source view)")
+        if self.max_d < 3:
+            raise InputError("--max_d must be at least 3 (the ground truth is masked to planes 1..max_d-2)")
+        if self.epoch < 0:
+            raise InputError("--epoch must not be negative")
+
+    def data_options(self):
+        return data.DataOptions(dataset=self.dataset, view_num=self.view_num, max_d=self.max_d,
+                                max_w=self.max_w, max_h=self.max_h, sample_scale=self.sample_scale)
+
+
+def make_strategy(num_gpus=1, multi_worker=False):
+    """The distribution strategy: MultiWorkerMirroredStrategy (cluster from TF_CONFIG) when
+    ``multi_worker``, MirroredStrategy over GPUs 0..num_gpus-1 when num_gpus > 1, else the
+    default (one device)."""
+    if multi_worker:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if num_gpus > 1:
+        gpus = tf.config.list_physical_devices("GPU")
+        if len(gpus) < num_gpus:
+            raise InputError("--num_gpus %d but %d GPU%s visible" % (num_gpus, len(gpus),
+                                                                      "" if len(gpus) == 1 else "s"))
+        return tf.distribute.MirroredStrategy(devices=["/gpu:%d" % i for i in range(num_gpus)])
+    return tf.distribute.get_strategy()
+
+
+def is_chief(strategy):
+    """True on the worker that writes snapshots and summaries."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return True
+    jobs = resolver.cluster_spec().as_dict()
+    if not jobs:
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief":
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in jobs
+
+
+def build_model(regularization, refinement=False):
+    """The training network (refinement exists only for 3DCNNs, as the original)."""
+    return RMVSNet(regularization=regularization,
+                   refinement=bool(refinement and regularization == "3DCNNs"))
+
+
+def write_scalars(writer, step, values):
+    """TensorBoard scalar summaries (the 'scalars' plugin's layout), without needing the
+    tensorboard package: ``tf.summary.write`` with the plugin's metadata."""
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    with writer.as_default(step=step):
+        for tag, value in values.items():
+            tf.summary.write(tag, tf.constant(value, tf.float32), metadata=metadata.SerializeToString())
+    writer.flush()
+
+
+def _next_batch(iterator, errors):
+    try:
+        return next(iterator)
+    except (StopIteration, tf.errors.OutOfRangeError):
+        errors.check()
+        raise RuntimeError("the training input pipeline ended unexpectedly") from None
+
+
+def train(config, strategy=None, warn=logging.warning, out=print):
+    """Train as configured; returns a summary dict (steps, global_step, snapshots,
+    history of per-step metrics, samples)."""
+    config.check()
+    strategy = strategy or make_strategy(config.num_gpus, config.multi_worker)
+    chief = is_chief(strategy)
+    samples = data.sample_list(config.dataset, config.data_root, config.view_num, "training")
+    message = samples.warning()
+    if message:
+        warn(message)
+    items = len(samples) * (2 if config.regularization == "GRU" else 1)
+    replicas = strategy.num_replicas_in_sync
+    global_batch = config.batch_size * replicas
+    steps_per_epoch = max(1, items // global_batch)
+    out("Training samples: %d (%d items per epoch), %d step(s) per epoch of %d item(s) on %d device(s)"
+        % (len(samples), items, steps_per_epoch, global_batch, replicas))
+
+    with strategy.scope():
+        model = build_model(config.regularization, config.refinement)
+        optimizer = training.make_optimizer(config.base_lr, config.stepvalue, config.gamma)
+        step_fn = training.TrainStep(model, optimizer, config.max_d, strategy)
+    if config.use_pretrain:
+        prefix = training.snapshot_prefix(config.model_folder, config.regularization, config.ckpt_step)
+        restored = training.restore_snapshot(model, optimizer, prefix)
+        if restored["global_step"] is None:
+            optimizer.iterations.assign(config.ckpt_step)
+        if not restored["slots"]:
+            warn("%s has no RMSProp slots: the optimizer state starts fresh" % prefix)
+        out("Pre-trained model restored from %s (global step %d)"
+            % (prefix, int(optimizer.iterations.numpy())))
+
+    errors = data.ItemErrors()
+    opts = config.data_options()
+    ordered = list(samples.samples)
+
+    def dataset_fn(context):
+        mine = ordered[context.input_pipeline_id::context.num_input_pipelines]
+        random.Random(None if config.seed is None else config.seed + context.input_pipeline_id).shuffle(mine)
+        return data.training_dataset(mine, opts, config.regularization,
+                                     context.get_per_replica_batch_size(global_batch), errors,
+                                     augment=config.online_augmentation)
+
+    iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
+    writer = tf.summary.create_file_writer(config.log_folder) if chief else None
+    snapshots, history = [], []
+    step_count = 0
+    for epoch in range(config.epoch):
+        for step in range(steps_per_epoch):
+            if config.max_steps and step_count >= config.max_steps:
+                break
+            start = time.time()
+            batch = _next_batch(iterator, errors)
+            metrics = {k: float(v) for k, v in step_fn(*batch).items()}
+            duration = time.time() - start
+            global_step = int(optimizer.iterations.numpy())
+            step_count += 1
+            history.append(dict(metrics, global_step=global_step))
+            if step % config.display == 0:
+                out("epoch %d, step %d, global_step %d, loss = %.4f, (< 1px) = %.4f, (< 3px) = %.4f, "
+                    "lr = %.6g (%.3f sec/step)" % (epoch, step, global_step, metrics["loss"],
+                                                   metrics["less_one"], metrics["less_three"],
+                                                   metrics["lr"], duration))
+            if writer is not None and step % (config.display * 10) == 0:
+                write_scalars(writer, global_step, {
+                    "loss": metrics["loss"], "less_one_accuracy": metrics["less_one"],
+                    "less_three_accuracy": metrics["less_three"], "lr": metrics["lr"]})
+            last = step == steps_per_epoch - 1 or step_count == config.max_steps
+            if global_step % config.snapshot == 0 or last:
+                prefix = training.snapshot_prefix(config.model_folder, config.regularization, global_step)
+                if chief:
+                    training.save_snapshot(model, optimizer, prefix)
+                    out("Saving model to %s" % prefix)
+                snapshots.append(prefix)
+    if writer is not None:
+        writer.close()
+    return {"steps": step_count, "global_step": int(optimizer.iterations.numpy()),
+            "snapshots": snapshots, "history": history, "samples": len(samples),
+            "model": model, "optimizer": optimizer}

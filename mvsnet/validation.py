@@ -1,0 +1,183 @@
+"""Validation of a trained model as the original ``mvsnet/validate.py`` (library; the CLI
+is validate.py).
+
+    from mvsnet import validation
+    config = validation.ValidateConfig(validate_set="dtu", data_root="/data/dtu",
+                                       regularization="GRU", max_d=256,
+                                       pretrained_model_ckpt_path="MODELS/GRU/model.ckpt",
+                                       ckpt_step=100000, validation_result_path="val.txt")
+    result = validation.validate(config)
+
+For every sample of the validation list (DTU: the 18 validation scans, lighting 3;
+BlendedMVS: validation_list.txt; ETH3D: playground, terrains): every camera gets max_d
+planes over its [depth_min, depth_max], the ground truth is masked to the relaxed range,
+and the depth map of the network -- 3DCNNs: the soft-argmin training graph
+(``inference``); GRU: the winner-take-all sweep, linear or (``inverse_depth``) inverse
+depth -- is scored by the regression loss: mean absolute error in intervals (in depth
+units with ``inverse_depth``) and the share of pixels within 1 and 3 intervals.  The
+averages over the samples are printed and appended to the result file as the original:
+``Model check point STEP, L1 loss = ..., < 1 = ..., < 3 = ...``.
+"""
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from cameras.atomic import write_bytes_atomic
+from cameras.errors import InputError
+from mvsnet import checkpoint as ck
+from mvsnet import loss as mvs_loss
+from mvsnet import training_data as data
+from mvsnet.model import RMVSNet
+
+VALIDATE_SETS = ("dtu", "blendedmvs", "eth3d")
+
+
+@dataclasses.dataclass
+class ValidateConfig:
+    """The flags of validate.py (original names and defaults)."""
+
+    validate_set: str = "dtu"
+    data_root: str = "/data/dtu"
+    view_num: int = 3
+    max_d: int = 256
+    max_w: int = 640
+    max_h: int = 512
+    sample_scale: float = 0.25
+    interval_scale: float = 1.0
+    batch_size: int = 1
+    inverse_depth: bool = False
+    regularization: str = "3DCNNs"
+    pretrained_model_ckpt_path: str = "/data/tf_model/3DCNNs/BlendedMVS/blended_augmented/model.ckpt"
+    ckpt_step: int = 150000
+    validation_result_path: str = "/data/tf_model/3DCNNs/BlendedMVS/blended_augmented/validation_results.txt"
+
+    def check(self):
+        if self.validate_set not in VALIDATE_SETS:
+            raise InputError("--validate_set must be one of %s, got %r"
+                             % (", ".join(VALIDATE_SETS), self.validate_set))
+        if self.regularization not in ("GRU", "3DCNNs"):
+            raise InputError("--regularization must be GRU or 3DCNNs, got %r" % self.regularization)
+        if self.view_num < 2 or self.max_d < 3 or self.batch_size < 1:
+            raise InputError("--view_num must be >= 2, --max_d >= 3 and --batch_size >= 1")
+        if self.interval_scale <= 0:
+            raise InputError("--interval_scale must be positive, got %g" % self.interval_scale)
+
+    def data_options(self):
+        return data.DataOptions(dataset=self.validate_set, view_num=self.view_num, max_d=self.max_d,
+                                max_w=self.max_w, max_h=self.max_h, sample_scale=self.sample_scale,
+                                interval_scale=self.interval_scale)
+
+
+def resolve_checkpoint(path, step):
+    """``PATH-STEP`` (a TF1 prefix) or a ``.weights.h5`` file (``PATH`` itself, or
+    ``PATH-STEP.weights.h5``); InputError when there is none."""
+    if not path:
+        raise InputError("no checkpoint given: set --pretrained_model_ckpt_path (and --ckpt_step)")
+    if path.endswith(".weights.h5"):
+        if not os.path.isfile(path):
+            raise InputError("no such weights file", path)
+        return path
+    prefix = "%s-%s" % (path, step)
+    if os.path.isfile(prefix + ".weights.h5") and not os.path.isfile(prefix + ".index"):
+        return prefix + ".weights.h5"
+    if not os.path.isfile(prefix + ".index"):
+        folder = os.path.dirname(prefix) or "."
+        found = sorted(f[:-6] for f in os.listdir(folder) if f.endswith(".index")) \
+            if os.path.isdir(folder) else []
+        hint = " (found: %s; --ckpt_step picks the number)" % ", ".join(found[:5]) if found else ""
+        raise InputError("no checkpoint there: missing %s.index (the checkpoint read is "
+                         "--pretrained_model_ckpt_path + '-' + --ckpt_step)%s"
+                         % (os.path.basename(prefix), hint), prefix)
+    return prefix
+
+
+def _has_refinement(regularization, checkpoint_path):
+    """True for a 3DCNNs TF1 checkpoint trained with refinement: the original restored
+    such a checkpoint into its refinement-free validation graph (the refinement weights
+    are loaded and not used)."""
+    if regularization != "3DCNNs" or checkpoint_path.endswith(".weights.h5"):
+        return False
+    try:
+        names = tf.train.load_checkpoint(checkpoint_path).get_variable_to_shape_map()
+    except (tf.errors.OpError, ValueError):
+        return False          # load_weights reports it
+    return any(name.startswith("refine_") for name in names)
+
+
+def make_evaluator(model, max_d, inverse_depth):
+    """tf.function (images, cams, gt) -> per-sample (loss, less_one, less_three), each (B,)."""
+
+    @tf.function(reduce_retracing=True)
+    def evaluate(images, cams, gt):
+        depth_start = cams[:, 0, 1, 3, 0]
+        depth_interval = cams[:, 0, 1, 3, 1]
+        if model.regularization == "3DCNNs":
+            depth, _, _ = model.soft_argmin(images, cams, max_d, depth_start, depth_interval)
+        else:
+            depth_num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
+            if inverse_depth:
+                depth_end = cams[:, 0, 1, 3, 3]
+            else:
+                depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
+            depth, _ = model.winner_take_all(images, cams, depth_num, depth_start, depth_end,
+                                             inverse_depth=inverse_depth)
+        interval = tf.ones_like(depth_interval) if inverse_depth else depth_interval
+        rows = [mvs_loss.mvsnet_regression_loss(depth[b:b + 1], gt[b:b + 1], interval[b:b + 1])
+                for b in range(images.shape[0])]
+        return tuple(tf.stack([row[k] for row in rows]) for k in range(3))
+
+    return evaluate
+
+
+def _append_line(path, line):
+    """Append a line to a text file (atomically: the file is rewritten and renamed)."""
+    old = b""
+    if os.path.isfile(path):
+        with open(path, "rb") as fh:
+            old = fh.read()
+    write_bytes_atomic(path, old + line.encode())
+
+
+def validate(config, warn=logging.warning, out=print):
+    """Run the validation; returns {loss, less_one, less_three, samples}."""
+    config.check()
+    root = config.data_root
+    samples = data.sample_list(config.validate_set, root, config.view_num, "validation")
+    if samples.warning():
+        warn(samples.warning())
+    checkpoint_path = resolve_checkpoint(config.pretrained_model_ckpt_path, config.ckpt_step)
+    out("Validation sample number: %d" % len(samples))
+    model = RMVSNet(regularization=config.regularization,
+                    refinement=_has_refinement(config.regularization, checkpoint_path))
+    ck.load_weights(model, checkpoint_path)
+    out("Pre-trained model restored from %s" % checkpoint_path)
+    evaluate = make_evaluator(model, config.max_d, config.inverse_depth)
+    errors = data.ItemErrors()
+    dataset = data.validation_dataset(samples.samples, config.data_options(), config.batch_size, errors)
+    totals = np.zeros(3)
+    count = 0
+    for images, cams, gt in dataset:
+        start = time.time()
+        values = [v.numpy() for v in evaluate(images, cams, gt)]
+        duration = time.time() - start
+        for b in range(values[0].shape[0]):
+            out("depth map validation for %d, loss=%.3f, < 1 = %.3f, < 3 = %.3f. (%.3f sec/step)"
+                % (count, values[0][b], values[1][b], values[2][b], duration))
+            totals += [float(v[b]) for v in values]
+            count += 1
+    errors.check()
+    averages = totals / max(count, 1)
+    out("ave_loss %s" % averages[0])
+    out("ave_per1 %s" % averages[1])
+    out("ave_per3 %s" % averages[2])
+    if config.validation_result_path:
+        _append_line(config.validation_result_path,
+                     "Model check point %d, L1 loss = %f, < 1 = %f, < 3 = %f \n"
+                     % (int(config.ckpt_step), averages[0], averages[1], averages[2]))
+    return {"loss": float(averages[0]), "less_one": float(averages[1]),
+            "less_three": float(averages[2]), "samples": count}
