@@ -109,16 +109,30 @@ def make_strategy(num_gpus=1, multi_worker=False):
 
 def is_chief(strategy):
     """True on the worker that writes snapshots and summaries."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None:
+    if not _multi_worker(strategy):
         return True
+    resolver = strategy.cluster_resolver
     jobs = resolver.cluster_spec().as_dict()
-    if not jobs:
-        return True
     task_type, task_id = resolver.task_type, resolver.task_id
     if task_type == "chief":
         return True
     return task_type == "worker" and task_id == 0 and "chief" not in jobs
+
+
+def _multi_worker(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return bool(resolver is not None and resolver.cluster_spec().as_dict())
+
+
+def _barrier(strategy):
+    """Every worker returns once all have reached it (an all-reduce of a constant)."""
+
+    @tf.function
+    def reduce_one():
+        ones = strategy.run(lambda: tf.constant(1.0))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, ones, axis=None)
+
+    reduce_one()
 
 
 def build_model(regularization, refinement=False):
@@ -223,6 +237,8 @@ def train(config, strategy=None, warn=logging.warning, out=print):
                 snapshots.append(prefix)
     if writer is not None:
         writer.close()
+    if _multi_worker(strategy):
+        _barrier(strategy)      # non-chief workers wait for the chief's last snapshot
     return {"steps": step_count, "global_step": int(optimizer.iterations.numpy()),
             "snapshots": snapshots, "history": history, "samples": len(samples),
             "model": model, "optimizer": optimizer}

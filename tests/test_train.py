@@ -51,17 +51,24 @@ def _config(dtu_root, tmp_path, **kwargs):
     return trainer.TrainConfig(**base)
 
 
-def test_training_lowers_the_loss_and_resumes_exactly(dtu_root, tmp_path):
+@pytest.fixture(scope="module")
+def trained(dtu_root, tmp_path_factory):
+    """4 epochs of GRU training on the 6 items: (config, result, warnings, lines)."""
+    tmp_path = tmp_path_factory.mktemp("trained")
     warnings, lines = [], []
     config = _config(dtu_root, tmp_path)
     result = trainer.train(config, warn=warnings.append, out=lines.append)
+    return config, result, warnings, lines
+
+
+def test_training_lowers_the_loss(trained):
+    config, result, warnings, lines = trained
     assert len(warnings) == 1 and warnings[0].startswith("78 of 79 scans missing")
     assert "18 samples skipped for 18 missing files" in warnings[0]
     assert result["samples"] == 3 and result["steps"] == 24 and result["global_step"] == 24
     folder = os.path.join(config.model_folder, "GRU")
     assert result["snapshots"] == [os.path.join(folder, "model.ckpt-%d" % s) for s in (6, 12, 18, 24)]
     assert any(line.startswith("epoch 3, step 5, global_step 24, loss = ") for line in lines)
-
     # the sample list is shuffled once and cycled: epoch e sees the items of epoch 0
     losses = np.array([h["loss"] for h in result["history"]]).reshape(4, 6)
     assert np.all(losses[3] < losses[0]), losses
@@ -69,7 +76,11 @@ def test_training_lowers_the_loss_and_resumes_exactly(dtu_root, tmp_path):
     lrs = [h["lr"] for h in result["history"]]
     assert lrs[0] == pytest.approx(0.001) and lrs[1] == pytest.approx(0.001 * 0.9 ** (1 / 10000.0))
 
-    # resume from model.ckpt-12 in another folder: the same steps 13..24, the same weights
+
+def test_resume_continues_exactly(trained, dtu_root, tmp_path):
+    """Resume from model.ckpt-12 in another folder: the same steps 13..24, the same state."""
+    config, result, _, _ = trained
+    folder = os.path.join(config.model_folder, "GRU")
     resume = _config(dtu_root, tmp_path, model_folder=str(tmp_path / "resumed"), epoch=2,
                      use_pretrain=True, ckpt_step=12)
     os.makedirs(os.path.join(resume.model_folder, "GRU"))
@@ -80,13 +91,27 @@ def test_training_lowers_the_loss_and_resumes_exactly(dtu_root, tmp_path):
     assert any(line.startswith("Pre-trained model restored from") and "(global step 12)" in line
                for line in lines)
     assert [h["global_step"] for h in resumed["history"]] == list(range(13, 25))
-    assert [h["lr"] for h in resumed["history"]] == lrs[12:]
+    assert [h["lr"] for h in resumed["history"]] == [h["lr"] for h in result["history"]][12:]
     continuous = ck.read_tf1_checkpoint(os.path.join(folder, "model.ckpt-24"), with_slots=True)
     again = ck.read_tf1_checkpoint(os.path.join(resume.model_folder, "GRU", "model.ckpt-24"),
                                    with_slots=True)
     assert set(continuous) == set(again)
     for name, value in continuous.items():
         assert np.allclose(again[name], value, rtol=1e-5, atol=1e-7), name
+
+
+def test_test_py_reads_a_snapshot(trained, tmp_path):
+    """mvsnet/test.py --pretrained_model_ckpt_path MODEL_FOLDER/GRU/model.ckpt --ckpt_step 24."""
+    config, _, _, _ = trained
+    scene = tmp_path / "scene"
+    shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "scene_tiny"), str(scene))
+    run = _run(os.path.join(ROOT, "mvsnet", "test.py"), "--dense_folder", str(scene),
+               "--regularization", "GRU", "--pretrained_model_ckpt_path",
+               os.path.join(config.model_folder, "GRU", "model.ckpt"), "--ckpt_step", "24",
+               "--max_w", "160", "--max_h", "128", "--max_d", "8", "--view_num", "3", cwd=str(tmp_path))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert sorted(os.listdir(str(scene / "depths_mvsnet")))[:4] == [
+        "00000000.jpg", "00000000.txt", "00000000_init.pfm", "00000000_prob.pfm"]
 
 
 def test_train_cli_3dcnns_refinement_snapshots_and_summaries(dtu_root, tmp_path):
