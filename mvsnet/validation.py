@@ -112,7 +112,7 @@ def _has_refinement(regularization, checkpoint_path):
 def make_evaluator(model, max_d, inverse_depth):
     """tf.function (images, cams, gt) -> per-sample (loss, less_one, less_three), each (B,)."""
 
-    @tf.function(reduce_retracing=True)
+    @tf.function          # one trace per batch size (the last batch may be smaller)
     def evaluate(images, cams, gt):
         depth_start = cams[:, 0, 1, 3, 0]
         depth_interval = cams[:, 0, 1, 3, 1]
