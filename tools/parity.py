@@ -58,38 +58,16 @@ def load_reference(path):
     return ref
 
 
-def training_path(model, images, cams, gt_depth, depth_num, depth_start, depth_interval, grad_names):
-    """Loss, metrics and d loss / d variable of the training graph (TF1 variable names)."""
-    import tensorflow as tf
-    from mvsnet import checkpoint, loss
+def training_path(model, images, cams, gt_depth, depth_num, grad_names):
+    """Loss, metrics and d loss / d variable (TF1 names) through train.py's own code
+    (:func:`mvsnet.training.loss_and_grads`); the depth range is read from ``cams``."""
+    from cameras.errors import InputError
+    from mvsnet import training
 
-    variables = checkpoint.model_tf1_names(model)
-    unknown = [n for n in grad_names if n not in variables]
-    if unknown:
-        from cameras.errors import InputError
-        raise InputError("reference has gradient keys for variables the model does not have: %s"
-                         % ", ".join(unknown))
-    watched = [variables[n] for n in grad_names]
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            if model.regularization == "GRU":
-                volume = model.prob_volume_recurrent(images, cams, depth_num, depth_start, depth_interval)
-                total, mae, less_one, less_three, wta = loss.mvsnet_classification_loss(
-                    volume, gt_depth, depth_num, depth_start, depth_interval)
-                values = {"prob_volume": volume, "loss": total, "mae": mae, "less_one": less_one,
-                          "less_three": less_three, "wta_depth": wta}
-            else:
-                depth, prob, _ = model.soft_argmin(images, cams, depth_num, depth_start, depth_interval)
-                total, less_one, less_three = loss.mvsnet_regression_loss(depth, gt_depth, depth_interval)
-                values = {"depth": depth, "prob": prob, "loss": total, "less_one": less_one,
-                          "less_three": less_three}
-        return values, tape.gradient(total, watched)
-
-    values, grads = step()
-    return ({k: v.numpy() for k, v in values.items()},
-            {n: g.numpy() for n, g in zip(grad_names, grads)})
+    try:
+        return training.loss_and_grads(model, images, cams, gt_depth, depth_num, grad_names)
+    except KeyError as err:
+        raise InputError("reference has gradient keys for %s" % err.args[0]) from None
 
 
 def run_port(model, ref):
@@ -114,10 +92,12 @@ def run_port(model, ref):
         out["depth"], out["prob"] = depth.numpy(), prob.numpy()
     # training path: the code path of train.py
     grad_names = [k[len("grad/"):] for k in ref if k.startswith("grad/")]
-    values, grads = training_path(
-        model, images, cams, tf.constant(ref["gt_depth"], tf.float32), depth_num, start, interval,
-        grad_names)
-    renames = {"depth": "train_depth", "prob": "train_prob", "wta_depth": "wta_train_depth"}
+    values, grads = training_path(model, ref["images"], ref["cams"], ref["gt_depth"], depth_num,
+                                  grad_names)
+    if model.regularization == "GRU":
+        renames = {"depth": "wta_train_depth"}
+    else:
+        renames = {"depth": "train_depth", "prob": "train_prob"}
     for key, value in values.items():
         out[renames.get(key, key)] = np.asarray(value)
     for name, grad in grads.items():
@@ -172,14 +152,11 @@ def compare(ref, out, sensitivity=None):
 
 def grad_sensitivity(model, ref, out, keys, scale=1e-6, seed=0):
     """How far float noise moves each gradient: recompute on inputs perturbed by ``scale``."""
-    import tensorflow as tf
     rng = np.random.default_rng(seed)
     images = ref["images"] * (1 + scale * rng.standard_normal(ref["images"].shape))
     names = [k[len("grad/"):] for k in keys]
-    _, grads = training_path(
-        model, tf.constant(images, tf.float32), tf.constant(ref["cams"], tf.float32),
-        tf.constant(ref["gt_depth"], tf.float32), int(ref["depth_num"]),
-        tf.constant(ref["depth_start"], tf.float32), tf.constant(ref["depth_interval"], tf.float32), names)
+    _, grads = training_path(model, images.astype(np.float32), ref["cams"], ref["gt_depth"],
+                             int(ref["depth_num"]), names)
     return {k: float(np.abs(grads[n] - out[k]).max() / max(np.abs(ref[k]).max(), 1e-30))
             for k, n in zip(keys, names)}
 
