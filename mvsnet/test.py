@@ -60,6 +60,7 @@ def main(argv):
         sample_scale=FLAGS.sample_scale, interval_scale=FLAGS.interval_scale,
         base_image_size=FLAGS.base_image_size, adaptive_scaling=FLAGS.adaptive_scaling,
         regularization=FLAGS.regularization, inverse_depth=FLAGS.inverse_depth)
+    options.check()
     print("Testing %s with totally %d view inputs (including reference view)"
           % ("R-MVSNet" if options.regularization == "GRU" else "MVSNet", options.view_num), flush=True)
     # everything checkable without TensorFlow first: bad input fails fast and cleanly

@@ -293,6 +293,14 @@ def test_cli_missing_checkpoint(tmp_path):
     assert not (folder / "depths_mvsnet").exists()
 
 
+def test_cli_checkpoint_of_the_other_regularization(tmp_path):
+    """Found after TensorFlow started: still one line on stderr (its start-up chatter is kept off)."""
+    folder = make_scene(tmp_path)
+    proc = run_cli("test.py", cli_args(folder, "3DCNNs", ckpt=CKPT["GRU"]))
+    assert_one_error_line(proc, CKPT["GRU"] + "-100000", "a GRU checkpoint, but the model is 3DCNNs")
+    assert not (folder / "depths_mvsnet").exists()
+
+
 def test_cli_malformed_pair(tmp_path):
     folder = make_scene(tmp_path)
     (folder / "pair.txt").write_text("2\n0\n2 1 5.0 2\n")
