@@ -22,37 +22,10 @@ from mvsnet import dense_input
 from mvsnet.model import RMVSNet
 
 
-def inference_mem_variance(ref_feature, warped_features):
-    """The variance cost exactly as the original test-time ``inference_mem`` evaluates it:
-    ``sum(f^2) / V - sum(f)^2 / V^2`` (the training-time ``inference``, and
-    :func:`mvsnet.model.variance_cost`, compute ``sum(f^2) / V - (sum(f) / V)^2``: the same
-    value, rounded differently)."""
-    view_num = 1 + len(warped_features)
-    ave = ref_feature
-    ave2 = tf.square(ref_feature)
-    for warped in warped_features:
-        ave = ave + warped
-        ave2 = ave2 + tf.square(warped)
-    ave = tf.square(ave) / (view_num * view_num)
-    return ave2 / view_num - ave
-
-
-class InferenceMemRMVSNet(RMVSNet):
-    """RMVSNet whose cost volume uses :func:`inference_mem_variance`, so that the 3DCNNs
-    path of test.py (``soft_argmin``) gives the original ``inference_mem`` bit for bit.
-    Same weights and checkpoint names as :class:`RMVSNet`."""
-
-    def plane_cost(self, ref_feature, src_features, homographies, d):
-        warped = [self._warp_fn(f, h[:, d]) for f, h in zip(src_features, homographies)]
-        return inference_mem_variance(ref_feature, warped)
-
-
 def build_model(regularization, refinement=False):
     """The network of ``regularization`` ('GRU' or '3DCNNs') for test-time inference;
-    refinement exists only for 3DCNNs (the original ignores it for GRU). 3DCNNs gets the
-    ``inference_mem`` cost arithmetic (:class:`InferenceMemRMVSNet`)."""
-    cls = InferenceMemRMVSNet if regularization == "3DCNNs" else RMVSNet
-    return cls(regularization=regularization, refinement=bool(refinement and regularization == "3DCNNs"))
+    refinement exists only for 3DCNNs (the original ignores it for GRU)."""
+    return RMVSNet(regularization=regularization, refinement=bool(refinement and regularization == "3DCNNs"))
 
 
 def load_model(regularization, checkpoint_path, refinement=False):
@@ -108,7 +81,8 @@ def _compile_network(model, options, refine):
             depth, prob = model.winner_take_all(images, cams, depth_num, depth_start, depth_end,
                                                 inverse_depth=options.inverse_depth)
             return {"depth": depth, "prob": prob}
-        depth, prob, _ = model.soft_argmin(images, cams, max_d, depth_start, depth_interval)
+        depth, prob, _ = model.soft_argmin(images, cams, max_d, depth_start, depth_interval,
+                                           memory_saving=True)
         out = {"depth": depth, "prob": prob}
         if refine:
             out["refined"] = model.depth_refine(depth, images[:, 0], max_d, depth_start, depth_interval)

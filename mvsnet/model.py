@@ -12,7 +12,7 @@ Modes (original names in brackets):
 * :meth:`RMVSNet.winner_take_all` [inference_winner_take_all] streams over the depth
   planes with the GRU: memory does not grow with the number of planes;
 * :meth:`RMVSNet.prob_volume_recurrent` [inference_prob_recurrent] (GRU training);
-* :meth:`RMVSNet.soft_argmin` [inference / inference_mem] (3DCNNs);
+* :meth:`RMVSNet.soft_argmin` [inference; ``memory_saving=True``: inference_mem] (3DCNNs);
 * :meth:`RMVSNet.depth_refine` [depth_refine].
 """
 
@@ -36,17 +36,22 @@ def _feature_tower(kind, batch_stats):
     raise ValueError("feature tower must be one of %s, got %r" % (FEATURE_TOWERS, kind))
 
 
-def variance_cost(ref_feature, warped_features):
-    """Variance metric over views (ref included), (B, H, W, C): E[f^2] - E[f]^2."""
+def variance_cost(ref_feature, warped_features, memory_saving=False):
+    """Variance metric over views (ref included), (B, H, W, C): E[f^2] - E[f]^2.
+
+    The same value rounded two ways, as the original: ``sum(f^2)/V - (sum(f)/V)^2``
+    (``inference``, ``inference_*_recurrent``, ``inference_winner_take_all``), or with
+    ``memory_saving`` ``sum(f^2)/V - sum(f)^2/V^2`` (``inference_mem``, test.py's 3DCNNs).
+    """
     view_num = 1 + len(warped_features)
-    ave = ref_feature
-    ave2 = tf.square(ref_feature)
+    total = ref_feature
+    total2 = tf.square(ref_feature)
     for warped in warped_features:
-        ave = ave + warped
-        ave2 = ave2 + tf.square(warped)
-    ave = ave / view_num
-    ave2 = ave2 / view_num
-    return ave2 - tf.square(ave)
+        total = total + warped
+        total2 = total2 + tf.square(warped)
+    if memory_saving:
+        return total2 / view_num - tf.square(total) / (view_num * view_num)
+    return total2 / view_num - tf.square(total / view_num)
 
 
 class RMVSNet(keras.Model):
@@ -142,17 +147,18 @@ class RMVSNet(keras.Model):
         ref_cam = cams[:, 0]
         return [hg.get_homographies(ref_cam, cams[:, v], depths) for v in range(1, cams.shape[1])]
 
-    def plane_cost(self, ref_feature, src_features, homographies, d):
+    def plane_cost(self, ref_feature, src_features, homographies, d, memory_saving=False):
         """Variance cost of depth plane ``d`` (a scalar int tensor), (B, h, w, 32)."""
         warped = [self._warp_fn(f, h[:, d]) for f, h in zip(src_features, homographies)]
-        return variance_cost(ref_feature, warped)
+        return variance_cost(ref_feature, warped, memory_saving)
 
-    def cost_volume(self, ref_feature, src_features, homographies, depth_num):
+    def cost_volume(self, ref_feature, src_features, homographies, depth_num, memory_saving=False):
         """The full (B, D, h, w, 32) cost volume, one plane at a time."""
         planes = tf.TensorArray(tf.float32, size=depth_num)
 
         def body(d, planes):
-            return d + 1, planes.write(d, self.plane_cost(ref_feature, src_features, homographies, d))
+            cost = self.plane_cost(ref_feature, src_features, homographies, d, memory_saving)
+            return d + 1, planes.write(d, cost)
 
         _, planes = tf.while_loop(lambda d, _: d < depth_num, body, [tf.constant(0), planes])
         return tf.transpose(planes.stack(), [1, 0, 2, 3, 4])
@@ -225,9 +231,12 @@ class RMVSNet(keras.Model):
         return tf.nn.softmax(volume, axis=1)
 
     # ------------------------------------------------------------------ MVSNet (3DCNNs)
-    def soft_argmin(self, images, cams, depth_num, depth_start, depth_interval, training=False):
+    def soft_argmin(self, images, cams, depth_num, depth_start, depth_interval, training=False,
+                    memory_saving=False):
         """3D-CNN regularisation, soft argmin depth and its 4-plane probability.
 
+        ``memory_saving=True`` is the original's test-time ``inference_mem`` (its variance
+        rounding, bit for bit); the default is the training-time ``inference``.
         Returns depth (B, h, w, 1), prob (B, h, w, 1), probability volume (B, D, h, w).
         """
         depth_start = tf.convert_to_tensor(depth_start, tf.float32)
@@ -237,7 +246,7 @@ class RMVSNet(keras.Model):
         ref_feature, src_features = self.extract_features(images, training=training)
         depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
         homographies = self.sweep_homographies(cams, depths)
-        volume = self.cost_volume(ref_feature, src_features, homographies, depth_num)
+        volume = self.cost_volume(ref_feature, src_features, homographies, depth_num, memory_saving)
         # 2. regularisation and softmax over depth
         filtered = tf.squeeze(self.reg_net(volume, training=training), axis=-1)
         prob_volume = tf.nn.softmax(-filtered, axis=1)

@@ -88,7 +88,8 @@ def run_port(model, ref):
                 depth, prob = wta(images, cams, depth_num, start, end, inverse_depth=inverse)
                 out["wta_depth_" + tag], out["wta_prob_" + tag] = depth.numpy(), prob.numpy()
     elif "depth" in ref or "prob" in ref:
-        depth, prob, _ = tf.function(model.soft_argmin)(images, cams, depth_num, start, interval)
+        depth, prob, _ = tf.function(model.soft_argmin)(images, cams, depth_num, start, interval,
+                                                        memory_saving=True)
         out["depth"], out["prob"] = depth.numpy(), prob.numpy()
     # training path: the code path of train.py
     grad_names = [k[len("grad/"):] for k in ref if k.startswith("grad/")]
