@@ -18,7 +18,7 @@ def test_packages_are_installed():
 def test_requirements():
     with open(os.path.join(ROOT, "requirements.txt")) as f:
         names = [line.split("=")[0].strip() for line in f if line.strip()]
-    assert names == ["tensorflow", "numpy", "opencv-python", "imageio", "absl-py", "pytest"]
+    assert names == ["tensorflow", "numpy", "opencv-python", "imageio", "pillow", "absl-py", "pytest"]
 
 
 def test_ci_runs_the_two_readme_commands():
@@ -28,3 +28,11 @@ def test_ci_runs_the_two_readme_commands():
         lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
     assert "set -euo pipefail" in lines
     assert lines[-2:] == ["pip install -r requirements.txt && pip install -e .", "pytest -q"]
+
+
+def test_readme_starts_with_the_ci_commands():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    first_block = text.split("```bash\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert first_block == ["pip install -r requirements.txt && pip install -e .", "pytest -q"]
+    assert text.index("```bash") < text.index("\n## ")   # before any section
