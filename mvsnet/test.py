@@ -10,12 +10,11 @@ view of SCENE/pair.txt. Bad input: one line "error: PATH: problem" on stderr, ex
 The pipeline itself is mvsnet.inference (library, explicit parameters).
 """
 
-import sys
 
-from absl import app, flags
+from absl import flags
 
 from cameras.errors import InputError
-from mvsnet import dense_input
+from mvsnet import cli, dense_input
 
 FLAGS = flags.FLAGS
 
@@ -51,8 +50,7 @@ def define_flags():
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise InputError("unexpected argument(s): %s (every option is a --flag)" % " ".join(argv[1:]))
+    cli.reject_extra_arguments(argv)
     if not FLAGS.dense_folder:
         raise InputError("--dense_folder is required")
     options = dense_input.Options(
@@ -75,15 +73,6 @@ def main(argv):
                   batch_size=FLAGS.batch_size, refinement=FLAGS.refinement, plans=plans)
 
 
-def entry(argv):
-    try:
-        main(argv)
-    except InputError as err:
-        sys.stdout.flush()
-        print("error: %s" % err, file=sys.stderr, flush=True)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
     define_flags()
-    app.run(entry)
+    cli.run(main)

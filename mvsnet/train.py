@@ -17,7 +17,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from mvsnet import cli  # noqa: E402
 
 # paths
 flags.DEFINE_string("blendedmvs_data_root", "/data/BlendedMVS/dataset_low_res", "Path to the BlendedMVS dataset.")
@@ -79,21 +81,13 @@ def config_from_flags():
 
 
 def main(argv):
-    if len(argv) > 1:
-        print("error: unexpected arguments: %s" % " ".join(argv[1:]), file=sys.stderr)
-        return 1
-    from cameras.errors import InputError
-    try:
-        config = config_from_flags()
-        config.check()
-        from mvsnet import trainer
-        print("Training MVSNet with totally %d views inputs (including reference view)" % config.view_num)
-        trainer.train(config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
-    except InputError as err:
-        print("error: %s" % err, file=sys.stderr)
-        return 1
-    return 0
+    cli.reject_extra_arguments(argv)
+    config = config_from_flags()
+    config.check()
+    from mvsnet import trainer
+    print("Training MVSNet with totally %d views inputs (including reference view)" % config.view_num)
+    trainer.train(config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
 
 
 if __name__ == "__main__":
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main)

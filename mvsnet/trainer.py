@@ -28,7 +28,6 @@ its model.ckpt-0 held one update).
 """
 
 import dataclasses
-import os
 import random
 import time
 

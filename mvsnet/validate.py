@@ -14,7 +14,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from mvsnet import cli  # noqa: E402
 
 flags.DEFINE_string("blendedmvs_data_root", "/data/BlendedMVS/dataset_low_res", "Path to the BlendedMVS dataset.")
 flags.DEFINE_string("eth3d_data_root", "/data/eth3d/lowres/training/undistorted", "Path to the ETH3D dataset.")
@@ -41,27 +43,19 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if len(argv) > 1:
-        print("error: unexpected arguments: %s" % " ".join(argv[1:]), file=sys.stderr)
-        return 1
-    from cameras.errors import InputError
-    try:
-        from mvsnet import validation
-        roots = {"dtu": FLAGS.dtu_data_root, "blendedmvs": FLAGS.blendedmvs_data_root,
-                 "eth3d": FLAGS.eth3d_data_root}
-        names = ("validate_set", "view_num", "max_d", "max_w", "max_h", "sample_scale",
-                 "interval_scale", "batch_size", "inverse_depth", "regularization",
-                 "pretrained_model_ckpt_path", "ckpt_step", "validation_result_path")
-        config = validation.ValidateConfig(data_root=roots.get(FLAGS.validate_set, ""),
-                                           **{n: getattr(FLAGS, n) for n in names})
-        config.check()
-        print("Validating MVSNet with totally %d view inputs (including reference view)" % config.view_num)
-        validation.validate(config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
-    except InputError as err:
-        print("error: %s" % err, file=sys.stderr)
-        return 1
-    return 0
+    cli.reject_extra_arguments(argv)
+    from mvsnet import validation
+    roots = {"dtu": FLAGS.dtu_data_root, "blendedmvs": FLAGS.blendedmvs_data_root,
+             "eth3d": FLAGS.eth3d_data_root}
+    names = ("validate_set", "view_num", "max_d", "max_w", "max_h", "sample_scale",
+             "interval_scale", "batch_size", "inverse_depth", "regularization",
+             "pretrained_model_ckpt_path", "ckpt_step", "validation_result_path")
+    config = validation.ValidateConfig(data_root=roots.get(FLAGS.validate_set, ""),
+                                       **{n: getattr(FLAGS, n) for n in names})
+    config.check()
+    print("Validating MVSNet with totally %d view inputs (including reference view)" % config.view_num)
+    validation.validate(config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
 
 
 if __name__ == "__main__":
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main)

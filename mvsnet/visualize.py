@@ -14,13 +14,13 @@ opens the original's matplotlib window (needs matplotlib and a display).
 
 import os
 import struct
-import sys
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from cameras.atomic import read_bytes, write_bytes_atomic
 from cameras.errors import InputError
+from mvsnet import cli
 from mvsnet.pfm import read_pfm
 
 FLAGS = flags.FLAGS
@@ -163,15 +163,6 @@ def main(argv):
     visualize(argv[1], FLAGS.output, FLAGS.show)
 
 
-def entry(argv):
-    try:
-        main(argv)
-    except InputError as err:
-        sys.stdout.flush()
-        print("error: %s" % err, file=sys.stderr, flush=True)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
     define_flags()
-    app.run(entry)
+    cli.run(main)

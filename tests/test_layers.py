@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from mvsnet import layers, loss
 from mvsnet.model import RMVSNet, probability_map, variance_cost

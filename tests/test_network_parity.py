@@ -7,7 +7,6 @@ with the oracle harness.  Weights: the slot-free fixture checkpoints.
 
 import os
 
-import numpy as np
 import pytest
 
 from mvsnet import checkpoint

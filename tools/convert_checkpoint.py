@@ -9,9 +9,7 @@ writes a ``.weights.h5`` file for :class:`mvsnet.model.RMVSNet`.  The library is
 :mod:`mvsnet.checkpoint`; test.py uses the same code to read TF1 checkpoints directly.
 """
 
-import sys
-
-from absl import app, flags
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("ckpt", None, "TF1 checkpoint prefix, e.g. tf_model/GRU/model.ckpt-100000.")
@@ -21,21 +19,17 @@ flags.DEFINE_string("output", None, "Keras weights file to write (must end with 
 
 
 def main(argv):
-    del argv
     from cameras.errors import InputError
-    from mvsnet import checkpoint
+    from mvsnet import checkpoint, cli
     from mvsnet.model import RMVSNet
-    try:
-        if not FLAGS.ckpt or not FLAGS.output:
-            raise InputError("--ckpt and --output are required")
-        if not FLAGS.output.endswith(".weights.h5"):
-            raise InputError("the output must end with .weights.h5", FLAGS.output)
-        model = RMVSNet(regularization=FLAGS.regularization, refinement=FLAGS.refinement)
-        summary = checkpoint.load_tf1_checkpoint(model, FLAGS.ckpt)
-        checkpoint.save_weights(model, FLAGS.output)
-    except InputError as err:
-        print("error: %s" % err, file=sys.stderr)
-        return 1
+    cli.reject_extra_arguments(argv)
+    if not FLAGS.ckpt or not FLAGS.output:
+        raise InputError("--ckpt and --output are required")
+    if not FLAGS.output.endswith(".weights.h5"):
+        raise InputError("the output must end with .weights.h5", FLAGS.output)
+    model = RMVSNet(regularization=FLAGS.regularization, refinement=FLAGS.refinement)
+    summary = checkpoint.load_tf1_checkpoint(model, FLAGS.ckpt)
+    checkpoint.save_weights(model, FLAGS.output)
     print("converted %s (%s, global_step %s)" % (FLAGS.ckpt, FLAGS.regularization, summary["global_step"]))
     print("  %d model variables matched, %d parameters" % (summary["matched"], summary["parameters"]))
     print("  %d optimizer slots / training-only variables dropped" % summary["dropped"])
@@ -44,4 +38,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(lambda argv: sys.exit(main(argv)))
+    from mvsnet import cli
+    cli.run(main)

@@ -26,10 +26,9 @@ Exit status 1 when any key is past its tolerance, 2 on bad input.
 """
 
 import os
-import sys
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 INPUT_KEYS = ("images", "cams", "depth_start", "depth_interval", "depth_end", "depth_num", "gt_depth")
 DEPTH_KEYS = ("wta_depth_inv", "wta_depth_lin", "wta_train_depth", "depth", "train_depth")
@@ -172,20 +171,16 @@ flags.DEFINE_bool("noise_aware", False, "Accept gradients past 1e-3 that are wit
 
 
 def main(argv):
-    del argv
     from cameras.errors import InputError
-    try:
-        if not FLAGS.reference or not FLAGS.ckpt:
-            raise InputError("--reference and --ckpt are required")
-        ref = load_reference(FLAGS.reference)
-        from mvsnet import checkpoint
-        from mvsnet.model import RMVSNet
-        model = RMVSNet(regularization=FLAGS.regularization)
-        checkpoint.load_weights(model, FLAGS.ckpt)
-        out = run_port(model, ref)
-    except InputError as err:
-        print("error: %s" % err, file=sys.stderr)
-        return 2
+    from mvsnet import checkpoint, cli
+    from mvsnet.model import RMVSNet
+    cli.reject_extra_arguments(argv)
+    if not FLAGS.reference or not FLAGS.ckpt:
+        raise InputError("--reference and --ckpt are required")
+    ref = load_reference(FLAGS.reference)
+    model = RMVSNet(regularization=FLAGS.regularization)
+    checkpoint.load_weights(model, FLAGS.ckpt)
+    out = run_port(model, ref)
     if FLAGS.output:
         save_npz(FLAGS.output, out)
     rows = compare(ref, out)
@@ -206,4 +201,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(lambda argv: sys.exit(main(argv)))
+    from mvsnet import cli
+    cli.run(main, error_status=2)
