@@ -10,8 +10,6 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tools", "synthetic.py")
 
-
-sys.path.insert(0, ROOT)
 from tools import synthetic as S  # noqa: E402
 
 

@@ -133,7 +133,6 @@ def command(impl, reg, max_d, folder, args):
 
 def compare_outputs(folder_a, folder_b):
     """Share of equal depth pixels and max |prob difference| over the common views."""
-    sys.path.insert(0, ROOT)
     from mvsnet.pfm import read_pfm
 
     equal = total = 0

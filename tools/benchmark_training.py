@@ -32,9 +32,6 @@ import time
 
 import numpy as np
 
-if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 ORIGINAL_SIDE = r'''
 import json, os, sys, time
 import numpy as np

@@ -34,9 +34,6 @@ from typing import Optional
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from cameras.errors import InputError  # noqa: E402
 from mvsnet.pfm import write_pfm  # noqa: E402  (byte-identical to the original write_pfm)
 
