@@ -106,17 +106,12 @@ def run_port(model, ref):
 
 
 def save_npz(path, arrays):
-    """np.savez to a temporary name in the same folder, then rename."""
-    import tempfile
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """np.savez, written atomically (cameras.atomic)."""
+    import io
+    from cameras.atomic import write_bytes_atomic
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def compare(ref, out, sensitivity=None):
