@@ -17,8 +17,10 @@ def test_packages_are_installed():
 
 def test_requirements():
     with open(os.path.join(ROOT, "requirements.txt")) as f:
-        names = [line.split("=")[0].strip() for line in f if line.strip()]
-    assert names == ["tensorflow", "numpy", "opencv-python", "imageio", "pillow", "absl-py", "pytest"]
+        lines = [line.split("#")[0].strip() for line in f]
+    names = [line.split("=")[0].strip() for line in lines if line]
+    assert names == ["tensorflow", "numpy", "opencv-python", "imageio", "pillow", "absl-py", "pytest",
+                     "pycolmap"]
 
 
 def test_ci_runs_the_two_readme_commands():

@@ -1,0 +1,6 @@
+"""COLMAP workspaces for R-MVSNet: reading sparse models (pycolmap), the original
+colmap2mvsnet conversion, structure from motion and the photos-to-point-cloud pipeline.
+
+pycolmap is imported only inside the functions that need it, so that importing this
+package (or the rest of mvsnet) never requires it.
+"""

@@ -1,0 +1,114 @@
+#!/usr/bin/env python
+"""COLMAP workspaces of tools/synthetic.py scenes: exact cameras, sparse points on the true
+surfaces, written by pycolmap (text or binary, COLMAP's current layout with rigs/frames).
+
+    python tools/synthetic_colmap.py OUT [--views 12] [--width 64] [--height 48] [--points 9]
+        [--seed 0] [--binary] [--first_id 1]
+
+OUT/images/view_%02d.png (the renders) and OUT/sparse/ (PINHOLE cameras, one per view;
+points: a grid of pixels of every view back-projected at their true depth, observed by
+every view that sees them unoccluded). Deterministic given the options.
+"""
+
+import argparse
+import os
+
+import numpy as np
+
+from tools import synthetic
+
+
+def scene_points(views, per_view, tolerance=1e-3):
+    """(xyz (P, 3), tracks: per point a list of (view, (u, v))) for ``per_view`` points
+    sampled on a grid of each view, observed by the views where they are visible."""
+    xyz, tracks = [], []
+    side = max(1, int(round(np.sqrt(per_view))))
+    for i, v in enumerate(views):
+        h, w = v.depth.shape
+        us = np.linspace(0.1 * w, 0.9 * w, side)
+        vs = np.linspace(0.1 * h, 0.9 * h, side)
+        uu, vv = np.meshgrid(np.round(us), np.round(vs))
+        uu, vv = uu.ravel(), vv.ravel()
+        d = v.depth[vv.astype(int), uu.astype(int)]
+        keep = d > 0
+        pts = synthetic.backproject(v.intrinsic, v.extrinsic, uu[keep], vv[keep], d[keep])
+        for p in pts:
+            track = []
+            for j, o in enumerate(views):
+                pix, z = synthetic.project(o.intrinsic, o.extrinsic, p[None])
+                u, vq = pix[0]
+                if not (0 <= u < w - 0.5 and 0 <= vq < h - 0.5) or z[0] <= 0:
+                    continue
+                seen = o.depth[int(round(vq)), int(round(u))]
+                if seen > 0 and abs(seen - z[0]) <= tolerance * z[0] + 2.0:
+                    track.append((j, (float(u), float(vq))))
+            if len(track) >= 2:
+                xyz.append(p)
+                tracks.append(track)
+    return np.array(xyz), tracks
+
+
+def build_reconstruction(views, xyz, tracks, width, height, first_id=1, names=None):
+    """A pycolmap Reconstruction: camera k and image first_id + k per view."""
+    import pycolmap
+
+    rec = pycolmap.Reconstruction()
+    obs = [[] for _ in views]          # per view its 2-D points
+    refs = []                          # per point [(view, index of its 2-D point)]
+    for track in tracks:
+        ref = []
+        for j, uv in track:
+            ref.append((j, len(obs[j])))
+            obs[j].append(uv)
+        refs.append(ref)
+    for k, v in enumerate(views):
+        fx, fy, cx, cy = v.intrinsic[0, 0], v.intrinsic[1, 1], v.intrinsic[0, 2], v.intrinsic[1, 2]
+        cam = pycolmap.Camera(model="PINHOLE", width=width, height=height,
+                              params=[fx, fy, cx, cy], camera_id=k + 1)
+        rec.add_camera_with_trivial_rig(cam)
+        # observations rounded to 1/8 pixel (short, exact text); K is the scene's own
+        points2d = [pycolmap.Point2D(np.round(np.array(uv) * 8) / 8) for uv in obs[k]]
+        name = names[k] if names else "view_%02d.png" % k
+        image = pycolmap.Image(name=name, camera_id=k + 1, image_id=first_id + k, points2D=points2d)
+        pose = pycolmap.Rigid3d(pycolmap.Rotation3d(v.extrinsic[:3, :3]), v.extrinsic[:3, 3])
+        rec.add_image_with_trivial_frame(image, pose)
+    for p, ref in zip(xyz, refs):
+        track = pycolmap.Track()
+        for j, idx in ref:
+            track.add_element(first_id + j, idx)
+        rec.add_point3D(p, track, np.array([128, 128, 128], np.uint8))
+    return rec
+
+
+def write_workspace(out, views=12, width=64, height=48, points=9, seed=0, binary=False, first_id=1):
+    """Render the scene and write OUT/images/ and OUT/sparse/; returns the views."""
+    import imageio.v3 as iio
+
+    _, vs = synthetic.dense_scene(views, width, height, seed)
+    xyz, tracks = scene_points(vs, points)
+    rec = build_reconstruction(vs, xyz, tracks, width, height, first_id)
+    os.makedirs(os.path.join(out, "images"), exist_ok=True)
+    os.makedirs(os.path.join(out, "sparse"), exist_ok=True)
+    for k, v in enumerate(vs):
+        iio.imwrite(os.path.join(out, "images", "view_%02d.png" % k), v.image)
+    (rec.write_binary if binary else rec.write_text)(os.path.join(out, "sparse"))
+    return vs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out")
+    parser.add_argument("--views", type=int, default=12)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--height", type=int, default=48)
+    parser.add_argument("--points", type=int, default=9, help="grid points sampled per view")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--binary", action="store_true")
+    parser.add_argument("--first_id", type=int, default=1)
+    args = parser.parse_args(argv)
+    write_workspace(args.out, args.views, args.width, args.height, args.points, args.seed,
+                    args.binary, args.first_id)
+
+
+if __name__ == "__main__":
+    main()
