@@ -14,6 +14,12 @@ def read_requirements():
         return [line for line in lines if line]
 
 
+# The released R-MVSNet GRU weights (weights/README.md). A checkout or `pip install -e .` reads
+# them in place; `pip install .` copies them to <prefix>/share/rmvsnet-tf2/weights/, the
+# second place mvsnet.weights.released_gru_checkpoint() looks.
+WEIGHTS = "weights/rmvsnet_gru_dtu"
+WEIGHT_FILES = ["checkpoint", "model.ckpt-100000.index", "model.ckpt-100000.data-00000-of-00001"]
+
 setup(
     name="rmvsnet-tf2",
     version="0.1.0",
@@ -21,4 +27,6 @@ setup(
     packages=find_packages(include=["mvsnet", "mvsnet.*", "cameras", "cameras.*", "tools", "tools.*"]),
     python_requires=">=3.11",
     install_requires=read_requirements(),
+    data_files=[("share/rmvsnet-tf2/" + WEIGHTS, [WEIGHTS + "/" + f for f in WEIGHT_FILES]),
+                ("share/rmvsnet-tf2/weights", ["weights/README.md"])],
 )

@@ -6,7 +6,9 @@
         --max_w 1600 --max_h 1200 --max_d 256 --interval_scale 0.8
 
 Writes SCENE/depths_mvsnet/%08d_init.pfm, %08d_prob.pfm, %08d.jpg, %08d.txt per reference
-view of SCENE/pair.txt. Bad input: one line "error: PATH: problem" on stderr, exit code 1.
+view of SCENE/pair.txt. Without --pretrained_model_ckpt_path the shipped released GRU
+weights are read (weights/rmvsnet_gru_dtu/model.ckpt-100000, see mvsnet.weights).
+Bad input: one line "error: PATH: problem" on stderr, exit code 1.
 The pipeline itself is mvsnet.inference (library, explicit parameters).
 """
 
@@ -14,7 +16,7 @@ The pipeline itself is mvsnet.inference (library, explicit parameters).
 from absl import flags
 
 from cameras.errors import InputError
-from mvsnet import cli, dense_input
+from mvsnet import cli, dense_input, weights
 
 FLAGS = flags.FLAGS
 
@@ -24,11 +26,16 @@ def define_flags():
     script, so that importing this module adds nothing to the global absl registry."""
     # where to read
     flags.DEFINE_string("dense_folder", None, "Dense folder to process: images/, cams/ and pair.txt.")
-    flags.DEFINE_string("pretrained_model_ckpt_path",
-                        "/data/tf_model/3DCNNs/BlendedMVS/blended_augmented/model.ckpt",
+    # deviation: the original's default is a path on its author's machine
+    # (/data/tf_model/3DCNNs/BlendedMVS/blended_augmented/model.ckpt); here no path means the
+    # shipped GRU weights (weights/rmvsnet_gru_dtu/model.ckpt-100000, see mvsnet.weights)
+    flags.DEFINE_string("pretrained_model_ckpt_path", None,
                         "Checkpoint path without the step: PATH-STEP is read (a TF1 checkpoint, the "
-                        "original's or this port's; or PATH-STEP.weights.h5, or PATH ending .weights.h5).")
-    flags.DEFINE_integer("ckpt_step", 150000, "Checkpoint step appended to the path.")
+                        "original's or this port's; or PATH-STEP.weights.h5, or PATH ending .weights.h5). "
+                        "Not given: the shipped released GRU weights (DTU, step 100000); 3DCNNs "
+                        "weights are not shipped.")
+    flags.DEFINE_integer("ckpt_step", 150000, "Checkpoint step appended to the path (with no path, "
+                         "only 100000, the step of the shipped GRU weights, is accepted).")
     # input
     flags.DEFINE_integer("view_num", 5, "Views per depth map: the reference plus view_num - 1 sources.")
     flags.DEFINE_integer("max_d", 256, "Depth planes: GRU uses it when a cam has no DEPTH_NUM, "
@@ -49,6 +56,27 @@ def define_flags():
     flags.DEFINE_bool("inverse_depth", True, "GRU: sample the depth planes uniformly in inverse depth.")
 
 
+def checkpoint_flags(regularization):
+    """(path, step, note) read by this run: the flags as given, or the shipped GRU weights
+    when --pretrained_model_ckpt_path is not given (a deviation: the original's default is a
+    path on its author's machine); ``note`` is the log line saying so (None with a path).
+    InputError for 3DCNNs without a path (no shipped 3DCNNs weights) and for a --ckpt_step
+    other than the shipped one without a path."""
+    if FLAGS["pretrained_model_ckpt_path"].present:
+        return FLAGS.pretrained_model_ckpt_path, FLAGS.ckpt_step, None
+    if regularization != "GRU":
+        raise InputError("--regularization %s needs --pretrained_model_ckpt_path (only GRU weights "
+                         "are shipped), e.g. --pretrained_model_ckpt_path MODELS/3DCNNs/model.ckpt "
+                         "--ckpt_step 100000" % regularization)
+    path, step = weights.released_gru_path_and_step()
+    if FLAGS["ckpt_step"].present and FLAGS.ckpt_step != step:
+        raise InputError("--ckpt_step %d without --pretrained_model_ckpt_path: the shipped GRU weights "
+                         "are step %d only; give --pretrained_model_ckpt_path to read another checkpoint"
+                         % (FLAGS.ckpt_step, step))
+    return path, step, ("no --pretrained_model_ckpt_path: reading the shipped weights, %s"
+                        % weights.RELEASED_GRU_DESCRIPTION)
+
+
 def main(argv):
     cli.reject_extra_arguments(argv)
     if not FLAGS.dense_folder:
@@ -59,17 +87,20 @@ def main(argv):
         base_image_size=FLAGS.base_image_size, adaptive_scaling=FLAGS.adaptive_scaling,
         regularization=FLAGS.regularization, inverse_depth=FLAGS.inverse_depth)
     options.check()
+    ckpt_path, ckpt_step, ckpt_note = checkpoint_flags(options.regularization)
     print("Testing %s with totally %d view inputs (including reference view)"
           % ("R-MVSNet" if options.regularization == "GRU" else "MVSNet", options.view_num), flush=True)
     # everything checkable without TensorFlow first: bad input fails fast and cleanly
     plans = dense_input.plan_dense_folder(FLAGS.dense_folder, options)
-    dense_input.resolve_checkpoint(FLAGS.pretrained_model_ckpt_path, FLAGS.ckpt_step)
+    if ckpt_note:
+        print(ckpt_note, flush=True)
+    dense_input.resolve_checkpoint(ckpt_path, ckpt_step)
     from mvsnet import quiet_tf
 
     quiet_tf.import_tensorflow()
     from mvsnet import inference
 
-    inference.run(FLAGS.dense_folder, FLAGS.pretrained_model_ckpt_path, FLAGS.ckpt_step, options,
+    inference.run(FLAGS.dense_folder, ckpt_path, ckpt_step, options,
                   batch_size=FLAGS.batch_size, refinement=FLAGS.refinement, plans=plans)
 
 
