@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Peak memory and speed of dense-folder depth inference: this port's mvsnet/test.py and,
-optionally, the ORIGINAL test.py (run by an oracle harness in its own Python), each in a
+optionally, the ORIGINAL test.py (run by tools/original/run_test.py in the harness's own
+Python, see tools/original/README.md), each in a
 fresh process on a private copy of the same scene.
 
     # GRU memory does not grow with the number of depth planes
@@ -10,8 +11,9 @@ fresh process on a private copy of the same scene.
     # the paper's size, ours beside the original graph
     python tools/benchmark_inference.py --scene SCENE --ckpt_gru CKPT_PREFIX \\
         --runs ours:GRU:256,oracle:GRU:256 --max_w 1600 --max_h 1200 --refs 2 \\
-        --oracle_python /work/oracle_venv/bin/python \\
-        --oracle_script /work/shared/oracle/run_original_test.py --orig_repo GITDIR
+        --oracle_python VENV/bin/python --orig_repo ORIG_REPO
+    # VENV from tools/original/make_venv.sh, ORIG_REPO a clone of github.com/YoYo000/MVSNet
+    # (defaults: env ORACLE_PY and ORIG_REPO; --oracle_script defaults to tools/original/run_test.py)
 
     # a synthetic scene of the right size first (tools/synthetic.py)
     python tools/benchmark_inference.py --make_scene 1600x1200 --scene SCENE ...
@@ -126,7 +128,9 @@ def command(impl, reg, max_d, folder, args):
     if impl == "ours":
         return [sys.executable, os.path.join(ROOT, "mvsnet", "test.py")] + common, None
     if not (args.oracle_python and args.oracle_script and args.orig_repo):
-        raise BenchmarkError("oracle runs need --oracle_python, --oracle_script and --orig_repo")
+        raise BenchmarkError("oracle runs need --oracle_python (or env ORACLE_PY: the python of "
+                             "tools/original/make_venv.sh's venv) and --orig_repo (or env ORIG_REPO: "
+                             "a clone of github.com/YoYo000/MVSNet)")
     env = dict(os.environ, ORIG_REPO=args.orig_repo)
     return [args.oracle_python, args.oracle_script] + common, env
 
@@ -169,9 +173,12 @@ def main(argv=None):
     p.add_argument("--interval_scale", type=float, default=0.8)
     p.add_argument("--ckpt_gru", help="GRU checkpoint prefix PATH-STEP")
     p.add_argument("--ckpt_3dcnns", help="3DCNNs checkpoint prefix PATH-STEP")
-    p.add_argument("--oracle_python")
-    p.add_argument("--oracle_script")
-    p.add_argument("--orig_repo")
+    p.add_argument("--oracle_python", default=os.environ.get("ORACLE_PY"),
+                   help="python of the venv made by tools/original/make_venv.sh (default: env ORACLE_PY)")
+    p.add_argument("--oracle_script", default=os.path.join(ROOT, "tools", "original", "run_test.py"),
+                   help="runs the original test.py (default: tools/original/run_test.py)")
+    p.add_argument("--orig_repo", default=os.environ.get("ORIG_REPO"),
+                   help="clone of github.com/YoYo000/MVSNet (default: env ORIG_REPO)")
     args = p.parse_args(argv)
     try:
         runs = parse_runs(args.runs)

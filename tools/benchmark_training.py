@@ -9,8 +9,9 @@ ORIGINAL TF1 training graph, on the same inputs and the same initial weights, in
    ground truth, per-image standardisation).
 2. Ours: RMVSNet + TF1RMSProp in a compiled TrainStep; its initial state (weights, RMSProp
    slots, global_step 0) is written as a TF1 checkpoint.
-3. Original: a subprocess in the oracle environment (../shared/oracle: the original
-   model.py / loss.py under tf.compat.v1) builds the graph of the original train.py --
+3. Original: tools/original/run_train_steps.py, a subprocess in the environment of the
+   harness for the original code (tools/original/README.md: the original model.py / loss.py
+   under tf.compat.v1), builds the graph of the original train.py --
    inference_prob_recurrent + classification loss (GRU) or inference (+ depth_refine) +
    regression loss (3DCNNs), exponential_decay, RMSPropOptimizer, compute_gradients /
    apply_gradients with global_step -- restores that checkpoint and runs the same steps.
@@ -18,7 +19,11 @@ ORIGINAL TF1 training graph, on the same inputs and the same initial weights, in
 Both sides run --warmup steps (graph building / tracing / first-run optimisation, not timed)
 then --steps timed steps on the same batch, one after the other (never concurrently).
 The per-step losses of both sides are printed too: from the same state they must agree.
-Not part of the test suite (it needs the oracle environment).
+Not part of the test suite (it needs the harness's environment):
+
+    tools/original/make_venv.sh VENV && git clone https://github.com/YoYo000/MVSNet ORIG_REPO
+    python tools/benchmark_training.py --oracle_python VENV/bin/python --orig_repo ORIG_REPO
+    # or set ORACLE_PY and ORIG_REPO instead of the two flags
 """
 
 import argparse
@@ -31,63 +36,6 @@ import tempfile
 import time
 
 import numpy as np
-
-ORIGINAL_SIDE = r'''
-import json, os, sys, time
-import numpy as np
-args = json.loads(sys.argv[1])
-sys.path.insert(0, args["oracle_dir"])
-import original
-model, losses = original.load()
-tf = original.tf
-F = original.FLAGS
-data = np.load(args["inputs"])
-images_np, cams_np, depth_np = data["images"], data["cams"], data["depth"]
-B, V, H, W, _ = images_np.shape
-D = args["max_d"]
-F.view_num, F.max_h, F.max_w, F.batch_size, F.max_d = V, H, W, B, D
-graph = tf.Graph()
-with graph.as_default():
-    images = tf.placeholder(tf.float32, images_np.shape)
-    cams = tf.placeholder(tf.float32, cams_np.shape)
-    depth_image = tf.placeholder(tf.float32, depth_np.shape)
-    # as the original train.py
-    global_step = tf.Variable(0, trainable=False, name="global_step")
-    lr_op = tf.train.exponential_decay(args["base_lr"], global_step=global_step,
-                                       decay_steps=args["stepvalue"], decay_rate=args["gamma"], name="lr")
-    opt = tf.train.RMSPropOptimizer(learning_rate=lr_op)
-    with tf.name_scope("Model_tower0"):
-        depth_start = tf.reshape(tf.slice(cams, [0, 0, 1, 3, 0], [B, 1, 1, 1, 1]), [B])
-        depth_interval = tf.reshape(tf.slice(cams, [0, 0, 1, 3, 1], [B, 1, 1, 1, 1]), [B])
-        if args["regularization"] == "GRU":
-            prob_volume = model.inference_prob_recurrent(images, cams, D, depth_start, depth_interval, True)
-            loss, mae, less_one, less_three, _ = losses.mvsnet_classification_loss(
-                prob_volume, depth_image, D, depth_start, depth_interval)
-        else:
-            depth_map, prob_map = model.inference(images, cams, D, depth_start, depth_interval, True)
-            refined = depth_map
-            if args["refinement"]:
-                ref_image = tf.squeeze(tf.slice(images, [0, 0, 0, 0, 0], [-1, 1, -1, -1, 3]), axis=1)
-                refined = model.depth_refine(depth_map, ref_image, D, depth_start, depth_interval, True)
-            loss0, _, _ = losses.mvsnet_regression_loss(depth_map, depth_image, depth_interval)
-            loss1, less_one, less_three = losses.mvsnet_regression_loss(refined, depth_image, depth_interval)
-            loss = (loss0 + loss1) / 2
-        grads = opt.compute_gradients(loss)
-    train_op = opt.apply_gradients(grads, global_step=global_step)
-    saver = tf.train.Saver(tf.global_variables())
-    feed = {images: images_np, cams: cams_np, depth_image: depth_np}
-    with tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
-        saver.restore(sess, args["ckpt"])
-        times, values = [], []
-        for i in range(args["warmup"] + args["steps"]):
-            start = time.time()
-            _, value = sess.run([train_op, loss], feed)
-            times.append(time.time() - start)
-            values.append(float(value))
-        saver.save(sess, args["final"])
-print("RESULT " + json.dumps({"times": times, "losses": values, "tf": tf.__version__}))
-'''
 
 
 def make_inputs(folder, regularization, width, height, max_d, seed):
@@ -128,25 +76,22 @@ def run_ours(inputs, args, ckpt_prefix, final_prefix):
     return {"times": times, "losses": losses, "tf": tf.__version__}
 
 
-def run_original(inputs_path, args, ckpt_prefix, final_prefix):
-    payload = {"oracle_dir": args.oracle_dir, "inputs": inputs_path, "ckpt": ckpt_prefix,
-               "final": final_prefix,
-               "regularization": args.regularization, "refinement": args.refinement,
-               "max_d": args.max_d, "base_lr": args.base_lr, "stepvalue": args.stepvalue,
-               "gamma": args.gamma, "warmup": args.warmup, "steps": args.steps}
-    with tempfile.NamedTemporaryFile("w", suffix="_original_train.py", delete=False) as fh:
-        fh.write(ORIGINAL_SIDE)
-        script = fh.name
-    env = dict(os.environ, ORIG_REPO=args.orig_repo, TF_CPP_MIN_LOG_LEVEL="3")
-    try:
-        run = subprocess.run([args.oracle_python, script, json.dumps(payload)], env=env,
-                             capture_output=True, text=True)
-    finally:
-        os.remove(script)
+def run_original(inputs_path, args, ckpt_prefix, final_prefix, folder):
+    job = {"inputs": inputs_path, "ckpt": ckpt_prefix, "final": final_prefix,
+           "regularization": args.regularization, "refinement": args.refinement,
+           "max_d": args.max_d, "base_lr": args.base_lr, "stepvalue": args.stepvalue,
+           "gamma": args.gamma, "warmup": args.warmup, "steps": args.steps}
+    job_path = os.path.join(folder, "original_job.json")
+    with open(job_path, "w") as fh:
+        json.dump(job, fh)
+    script = os.path.join(args.oracle_dir, "run_train_steps.py")
+    run = subprocess.run([args.oracle_python, script, "--orig_repo", args.orig_repo, job_path],
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True, text=True)
     for line in run.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
-    sys.exit("the original side failed:\n" + run.stderr[-4000:])
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    sys.exit("error: %s: the original side failed: %s" % (script, lines[-1] if lines else "exit %d" % run.returncode))
 
 
 def compare_states(ours_prefix, original_prefix):
@@ -192,9 +137,12 @@ def main(argv=None):
     ap.add_argument("--stepvalue", type=int, default=10000)
     ap.add_argument("--gamma", type=float, default=0.9)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--oracle_python", default="/work/oracle_venv/bin/python")
-    ap.add_argument("--oracle_dir", default=os.path.join(here, "..", "..", "shared", "oracle"))
-    ap.add_argument("--orig_repo", default=os.environ.get("ORIG_REPO", "/work/.mirror/YoYo000+MVSNet/repo"))
+    ap.add_argument("--oracle_python", default=os.environ.get("ORACLE_PY"),
+                    help="python of the venv made by tools/original/make_venv.sh (default: env ORACLE_PY)")
+    ap.add_argument("--oracle_dir", default=os.path.join(here, "original"),
+                    help="the harness for the original code (default: tools/original)")
+    ap.add_argument("--orig_repo", default=os.environ.get("ORIG_REPO"),
+                    help="clone of github.com/YoYo000/MVSNet (default: env ORIG_REPO)")
     ap.add_argument("--output", help="write the results as JSON here")
     args = ap.parse_args(argv)
     args.oracle_dir = os.path.abspath(args.oracle_dir)
@@ -202,7 +150,12 @@ def main(argv=None):
         ap.error("--refinement needs --regularization 3DCNNs")
     if args.warmup < 1 or args.steps < 1:
         ap.error("--warmup and --steps must be at least 1")
-    for path, what in ((args.oracle_python, "--oracle_python"), (os.path.join(args.oracle_dir, "original.py"), "--oracle_dir")):
+    if not args.oracle_python:
+        ap.error("--oracle_python: give the python of tools/original/make_venv.sh's venv (or set ORACLE_PY)")
+    if not args.orig_repo:
+        ap.error("--orig_repo: give a clone of github.com/YoYo000/MVSNet (or set ORIG_REPO)")
+    for path, what in ((args.oracle_python, "--oracle_python"), (os.path.join(args.oracle_dir, "run_train_steps.py"), "--oracle_dir"),
+                       (args.orig_repo, "--orig_repo")):
         if not os.path.exists(path):
             ap.error("%s: %s not found" % (what, path))
 
@@ -216,7 +169,7 @@ def main(argv=None):
         ours = summarise("port (TF2/Keras 3, tf.function)", run_ours(inputs, args, prefix, finals[0]),
                          args.warmup)
         original = summarise("original (TF1 graph, tf.compat.v1)",
-                             run_original(inputs_path, args, prefix, finals[1]), args.warmup)
+                             run_original(inputs_path, args, prefix, finals[1], folder), args.warmup)
         state = compare_states(*finals)
     config = "%s%s, batch 1, 3 views, %dx%d images, max_d %d, CPU threads: TF default, nproc %d" % (
         args.regularization, " + refinement" if args.refinement else "", args.width, args.height,
