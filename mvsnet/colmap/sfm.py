@@ -1,0 +1,161 @@
+"""Structure from motion on the CPU with pycolmap: SIFT features, matching, incremental
+mapping, then undistortion into a COLMAP dense workspace (``images/``, ``sparse/``).
+
+pycolmap is imported inside the functions only.
+"""
+
+import dataclasses
+import os
+import shutil
+import time
+
+from cameras.errors import InputError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".ppm", ".pgm", ".webp")
+MATCHERS = ("exhaustive", "sequential", "vocabtree")
+
+
+@dataclasses.dataclass
+class SfmOptions:
+    matcher: str = "exhaustive"     # exhaustive (small sets), sequential (videos), vocabtree
+    vocab_tree_path: str = ""       # vocabtree: the tree file (COLMAP's vocab_tree_*.bin)
+    sequential_overlap: int = 10    # sequential: match each image with this many next ones
+    single_camera: bool = True      # every photo from the same camera and zoom
+    camera_model: str = "SIMPLE_RADIAL"
+    max_image_size: int = 3200      # SIFT on images downscaled to this (largest side)
+    max_num_features: int = 8192
+    min_registered: int = 3         # fewer registered images is a failure
+    num_threads: int = -1
+    seed: int = 0
+
+    def check(self):
+        if self.matcher not in MATCHERS:
+            raise InputError("--matcher must be one of %s, got %r" % (", ".join(MATCHERS), self.matcher))
+        if self.matcher == "vocabtree" and not os.path.isfile(self.vocab_tree_path or ""):
+            raise InputError("--matcher vocabtree needs --vocab_tree_path, a COLMAP vocabulary tree "
+                             "file (e.g. vocab_tree_flickr100K_words32K.bin from colmap.github.io)")
+        if self.min_registered < 2:
+            raise InputError("--min_registered must be at least 2")
+
+
+def quiet_colmap(pycolmap):
+    """COLMAP logs every step on stderr; keep it for fatal errors (our own lines report
+    progress and failures)."""
+    pycolmap.logging.minloglevel = 3
+
+
+def list_photos(image_dir):
+    """Sorted photo names of ``image_dir`` (not recursive); InputError when there are fewer
+    than two."""
+    if not os.path.isdir(image_dir):
+        raise InputError("the photo folder does not exist", image_dir)
+    names = sorted(n for n in os.listdir(image_dir)
+                   if n.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(image_dir, n)))
+    if len(names) < 2:
+        raise InputError("found %d photo(s) (%s); structure from motion needs at least 2, better 10 "
+                         "or more" % (len(names), "/".join(IMAGE_EXTENSIONS)), image_dir)
+    return names
+
+
+def _replace_dir(tmp, final):
+    if os.path.isdir(final):
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+
+
+def run_sfm(image_dir, sparse_dir, database_path, options, log=print):
+    """Features, matches and incremental mapping of the photos of ``image_dir``; the largest
+    model is written (binary) to ``sparse_dir``. Returns a summary dict with the seconds of
+    each step. InputError (one line) when too few photos register."""
+    import pycolmap
+
+    quiet_colmap(pycolmap)
+    options.check()
+    names = list_photos(image_dir)
+    for path in (database_path,):
+        if os.path.exists(path):
+            os.remove(path)  # ours: a previous, interrupted run
+    os.makedirs(os.path.dirname(os.path.abspath(database_path)), exist_ok=True)
+    seconds = {}
+    start = time.perf_counter()
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.max_image_size = options.max_image_size
+    extraction.num_threads = options.num_threads
+    extraction.use_gpu = False
+    extraction.sift.max_num_features = options.max_num_features
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = options.camera_model
+    mode = pycolmap.CameraMode.SINGLE if options.single_camera else pycolmap.CameraMode.AUTO
+    pycolmap.extract_features(database_path, image_dir, image_names=names, camera_mode=mode,
+                              reader_options=reader, extraction_options=extraction,
+                              device=pycolmap.Device.cpu)
+    seconds["features"] = time.perf_counter() - start
+    log("  SIFT features of %d photos: %.1f s" % (len(names), seconds["features"]))
+
+    start = time.perf_counter()
+    matching = pycolmap.FeatureMatchingOptions()
+    matching.use_gpu = False
+    matching.num_threads = options.num_threads
+    if options.matcher == "exhaustive":
+        pycolmap.match_exhaustive(database_path, matching_options=matching, device=pycolmap.Device.cpu)
+    elif options.matcher == "sequential":
+        pairing = pycolmap.SequentialPairingOptions()
+        pairing.overlap = options.sequential_overlap
+        pycolmap.match_sequential(database_path, matching_options=matching, pairing_options=pairing,
+                                  device=pycolmap.Device.cpu)
+    else:
+        pairing = pycolmap.VocabTreePairingOptions()
+        pairing.vocab_tree_path = options.vocab_tree_path
+        pycolmap.match_vocabtree(database_path, matching_options=matching, pairing_options=pairing,
+                                 device=pycolmap.Device.cpu)
+    seconds["matching"] = time.perf_counter() - start
+    log("  %s matching: %.1f s" % (options.matcher, seconds["matching"]))
+
+    start = time.perf_counter()
+    mapping = pycolmap.IncrementalPipelineOptions()
+    mapping.num_threads = options.num_threads
+    mapping.random_seed = options.seed
+    tmp = sparse_dir + ".tmp"
+    if os.path.isdir(tmp):
+        shutil.rmtree(tmp)
+    os.makedirs(tmp)
+    models = pycolmap.incremental_mapping(database_path, image_dir, tmp, options=mapping)
+    seconds["mapping"] = time.perf_counter() - start
+    if not models:
+        shutil.rmtree(tmp)
+        raise InputError("no reconstruction: no two photos could be matched and triangulated "
+                         "(too little overlap or texture, or too small a baseline)", image_dir)
+    best = max(models.values(), key=lambda r: r.num_reg_images())
+    registered = best.num_reg_images()
+    log("  incremental mapping: %d model(s), the largest registers %d of %d photos, %d points, "
+        "%.1f s" % (len(models), registered, len(names), best.num_points3D(), seconds["mapping"]))
+    if registered < options.min_registered:
+        shutil.rmtree(tmp)
+        raise InputError("only %d of %d photos registered (need %d): the photos need more overlap "
+                         "(each scene point in 3 or more photos, 60-80 %% overlap between neighbours)"
+                         % (registered, len(names), options.min_registered), image_dir)
+    final_tmp = tmp + ".best"
+    os.makedirs(final_tmp, exist_ok=True)
+    best.write_binary(final_tmp)
+    shutil.rmtree(tmp)
+    _replace_dir(final_tmp, sparse_dir)
+    return dict(photos=len(names), registered=registered, models=len(models),
+                points=best.num_points3D(), seconds=seconds)
+
+
+def undistort(image_dir, sparse_dir, dense_dir, max_image_size=-1, log=print):
+    """COLMAP's image_undistorter: ``dense_dir/images`` and ``dense_dir/sparse`` (PINHOLE)."""
+    import pycolmap
+
+    quiet_colmap(pycolmap)
+    start = time.perf_counter()
+    tmp = dense_dir + ".tmp"
+    if os.path.isdir(tmp):
+        shutil.rmtree(tmp)
+    options = pycolmap.UndistortCameraOptions()
+    options.max_image_size = max_image_size
+    pycolmap.undistort_images(tmp, sparse_dir, image_dir, undistort_options=options)
+    _replace_dir(tmp, dense_dir)
+    seconds = time.perf_counter() - start
+    log("  undistortion into %s: %.1f s" % (dense_dir, seconds))
+    return seconds

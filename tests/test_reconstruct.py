@@ -1,0 +1,133 @@
+"""mvsnet/reconstruct.py: photos of a synthetic scene, no cameras given, to a point cloud on
+the true surfaces (after aligning the SfM frame to the true cameras); resume; failures."""
+
+import os
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from cameras.errors import InputError
+from mvsnet.colmap import pipeline
+from mvsnet.colmap.model import read_model
+from mvsnet.pointcloud.ply import read_ply
+from tools import synthetic
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# crop of the renders that puts the principal point (0.518 w, 0.512 h) at the image centre,
+# where COLMAP assumes it
+CROP_X, CROP_Y = 12, 6
+
+
+def run_cli(args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "mvsnet", "reconstruct.py")] + args,
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+def umeyama(src, dst):
+    """s, R, t minimising |s R src + t - dst|^2."""
+    ms, md = src.mean(0), dst.mean(0)
+    a, b = src - ms, dst - md
+    u, sv, vt = np.linalg.svd(b.T @ a / len(src))
+    d = np.eye(3)
+    if np.linalg.det(u @ vt) < 0:
+        d[2, 2] = -1
+    r = u @ d @ vt
+    s = np.trace(np.diag(sv) @ d) / (a ** 2).sum(1).mean()
+    return s, r, md - s * r @ ms
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reconstruct")
+    _, views = synthetic.dense_scene(views=8, width=320, height=256, seed=0, arc_deg=40.0,
+                                     elevation_deg=15.0, distance=450.0)
+    photos = root / "photos"
+    photos.mkdir()
+    for k, v in enumerate(views):
+        iio.imwrite(str(photos / ("shot_%02d.png" % k)), v.image[CROP_Y:, CROP_X:])
+    ws = root / "ws"
+    run = run_cli(["--images", str(photos), "--workspace", str(ws), "--max_d", "32"])
+    return views, str(photos), str(ws), run
+
+
+def test_photos_to_a_cloud_on_the_true_surfaces(scene):
+    views, photos, ws, run = scene
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "registers 8 of 8 photos" in run.stdout
+    assert "network 288x224" in run.stdout  # 308x250 photos -> multiples of 32
+    model = read_model(os.path.join(ws, "dense", "sparse"))
+    assert len(model.views) == 8
+    true = [views[int(v.name[5:7])].extrinsic for v in model.views]
+    centre = lambda e: -e[:3, :3].T @ e[:3, 3]  # noqa: E731
+    s, r, t = umeyama(np.array([centre(v.extrinsic) for v in model.views]),
+                      np.array([centre(e) for e in true]))
+    residual = np.abs(s * np.array([centre(v.extrinsic) for v in model.views]) @ r.T + t
+                      - np.array([centre(e) for e in true])).max()
+    assert residual < 0.01 * 450  # SfM found the camera path
+    points, colors, _ = read_ply(os.path.join(ws, "points.ply"))
+    assert len(points) > 5000 and colors is not None and colors.shape == points.shape
+    world = s * points @ r.T + t
+    # relative depth error of each point in the true view where it is closest to the surface
+    best = np.full(len(world), np.inf)
+    for v in views:
+        pc = world @ v.extrinsic[:3, :3].T + v.extrinsic[:3, 3]
+        pix = pc @ v.intrinsic.T
+        u = np.round(pix[:, 0] / pix[:, 2]).astype(int)
+        w = np.round(pix[:, 1] / pix[:, 2]).astype(int)
+        h, wd = v.depth.shape
+        inside = np.flatnonzero((u >= 0) & (w >= 0) & (u < wd) & (w < h) & (pc[:, 2] > 0))
+        d = v.depth[w[inside], u[inside]]
+        hit = d > 0
+        idx = inside[hit]
+        best[idx] = np.minimum(best[idx], np.abs(pc[idx, 2] - d[hit]) / d[hit])
+    # 32 planes over the ~55 % depth range of a view: one plane is ~1.7 % of the depth
+    assert np.median(best) < 0.01
+    assert np.mean(best < 0.02) > 0.8
+
+
+def test_second_run_skips_every_stage(scene):
+    _, photos, ws, first = scene
+    assert first.returncode == 0
+    before = os.path.getmtime(os.path.join(ws, "points.ply"))
+    run = run_cli(["--images", photos, "--workspace", ws, "--max_d", "32"])
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.count("done before") == 4
+    assert os.path.getmtime(os.path.join(ws, "points.ply")) == before
+    assert sorted(os.listdir(photos)) == ["shot_%02d.png" % k for k in range(8)]  # untouched
+
+
+def test_too_few_photos_and_unmatchable_photos(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    iio.imwrite(str(photos / "a.png"), rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    run = run_cli(["--images", str(photos), "--workspace", str(tmp_path / "ws")])
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == "error: %s: found 1 photo(s) (%s); structure from motion needs at least " \
+        "2, better 10 or more" % (photos, "/".join(pipeline.sfm_stage.IMAGE_EXTENSIONS))
+    for name in ("b.png", "c.png"):
+        iio.imwrite(str(photos / name), rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    run = run_cli(["--images", str(photos), "--workspace", str(tmp_path / "ws")])
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: stage 1 (structure from motion): "), run.stderr
+
+
+def test_network_size():
+    assert pipeline.network_size(317, 254, 1600, 1200) == (288, 224)
+    assert pipeline.network_size(640, 480, 1600, 1200) == (640, 480)
+    assert pipeline.network_size(4000, 3000, 1600, 1200) == (1600, 1184)
+    with pytest.raises(InputError):
+        pipeline.network_size(20, 400, 1600, 1200)
+
+
+def test_bad_options(tmp_path):
+    run = run_cli(["--images", str(tmp_path)])
+    assert run.returncode == 1 and run.stderr.strip() == "error: --images and --workspace are required"
+    run = run_cli(["--images", str(tmp_path / "nope"), "--workspace", str(tmp_path / "ws")])
+    assert run.returncode == 1 and "the photo folder does not exist" in run.stderr
+    run = run_cli(["--images", str(tmp_path), "--workspace", str(tmp_path / "ws"), "--matcher", "vocabtree"])
+    assert run.returncode == 1 and "--vocab_tree_path" in run.stderr
