@@ -165,8 +165,8 @@ def test_default_run_reads_the_shipped_weights_and_says_so(default_run):
     assert ("no --pretrained_model_ckpt_path: reading the shipped weights, "
             + weights.RELEASED_GRU_DESCRIPTION) in lines
     read = [line for line in lines if line.startswith("checkpoint: ")]
-    assert read == ["checkpoint: %s (TF1 checkpoint converted in memory: 126 variables, "
-                    "1 optimizer/step variables dropped, global_step 100000)" % SHIPPED]
+    assert len(read) == 1 and read[0].startswith("checkpoint: %s (TF1 checkpoint" % SHIPPED)
+    assert "126 variables" in read[0] and "global_step 100000" in read[0]
 
 
 def test_shipped_weights_give_real_depth(scene, default_run):
