@@ -192,6 +192,7 @@ def repo_from_argv(argv):
 import tensorflow.compat.v1 as _tf  # noqa: E402
 import tf_slim  # noqa: E402
 
+_tf.logging.set_verbosity(_tf.logging.ERROR)   # TF's deprecation chatter; errors still show
 _tf.disable_v2_behavior()
 
 
@@ -313,7 +314,7 @@ def need_dense_folder(folder):
     if not folder:
         raise HarnessError("--dense_folder", "required")
     for rel, is_dir in (("", True), ("images", True), ("cams", True), ("pair.txt", False)):
-        path = os.path.join(folder, rel)
+        path = os.path.join(folder, rel) if rel else folder
         if not (os.path.isdir(path) if is_dir else os.path.isfile(path)):
             raise HarnessError(path, "missing (a dense folder has images/, cams/ and pair.txt)")
 
