@@ -20,7 +20,7 @@ def test_requirements():
         lines = [line.split("#")[0].strip() for line in f]
     names = [line.split("=")[0].strip() for line in lines if line]
     assert names == ["tensorflow", "numpy", "opencv-python", "imageio", "pillow", "absl-py", "pytest",
-                     "pycolmap"]
+                     "pycolmap", "plyfile", "scipy"]
 
 
 def test_ci_runs_the_two_readme_commands():

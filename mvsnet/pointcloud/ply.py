@@ -1,0 +1,76 @@
+"""PLY point clouds: binary little-endian ``x y z`` float32, ``nx ny nz`` float32 when
+normals are given, ``red green blue`` uchar when colours are given.
+
+Reading and writing go through plyfile (a small, maintained NumPy-based PLY library) so
+that any PLY a user brings for evaluation (ASCII or binary, either byte order, extra
+properties, faces) reads correctly; writing is atomic (cameras.atomic).
+"""
+
+import io
+
+import numpy as np
+
+from cameras.atomic import read_bytes, write_bytes_atomic
+from cameras.errors import InputError
+
+
+def ply_bytes(points, colors=None, normals=None):
+    """The bytes of a binary little-endian PLY with one ``vertex`` element."""
+    from plyfile import PlyData, PlyElement
+
+    points = np.asarray(points, dtype=np.float32).reshape(-1, 3)
+    fields = [("x", "<f4"), ("y", "<f4"), ("z", "<f4")]
+    if normals is not None:
+        normals = np.asarray(normals, dtype=np.float32).reshape(-1, 3)
+        if len(normals) != len(points):
+            raise ValueError("normals: %d rows for %d points" % (len(normals), len(points)))
+        fields += [("nx", "<f4"), ("ny", "<f4"), ("nz", "<f4")]
+    if colors is not None:
+        colors = np.asarray(colors).reshape(-1, 3)
+        if len(colors) != len(points):
+            raise ValueError("colors: %d rows for %d points" % (len(colors), len(points)))
+        if colors.dtype != np.uint8:
+            raise ValueError("colors must be uint8, got %s" % colors.dtype)
+        fields += [("red", "u1"), ("green", "u1"), ("blue", "u1")]
+    vertex = np.empty(len(points), dtype=fields)
+    vertex["x"], vertex["y"], vertex["z"] = points.T
+    if normals is not None:
+        vertex["nx"], vertex["ny"], vertex["nz"] = normals.T
+    if colors is not None:
+        vertex["red"], vertex["green"], vertex["blue"] = colors.T
+    out = io.BytesIO()
+    PlyData([PlyElement.describe(vertex, "vertex")], text=False, byte_order="<").write(out)
+    return out.getvalue()
+
+
+def write_ply(path, points, colors=None, normals=None):
+    """Write a point cloud (see :func:`ply_bytes`) atomically."""
+    write_bytes_atomic(path, ply_bytes(points, colors, normals))
+
+
+def read_ply(path):
+    """(points (N, 3) float64, colors (N, 3) uint8 or None, normals (N, 3) float32 or None)
+    of the ``vertex`` element of any PLY file. InputError naming the file when it is
+    missing or not a PLY point cloud."""
+    from plyfile import PlyData
+
+    data = read_bytes(path, "PLY file")
+    try:
+        ply = PlyData.read(io.BytesIO(data))
+    except Exception as e:  # plyfile raises several types for malformed files
+        raise InputError("not a readable PLY file: %s" % " ".join(str(e).split())[:200], path) from None
+    try:
+        vertex = ply["vertex"]
+    except KeyError:
+        raise InputError("PLY file has no 'vertex' element", path) from None
+    names = set(p.name for p in vertex.properties)
+    if not {"x", "y", "z"} <= names:
+        raise InputError("PLY vertex element lacks x, y, z properties", path)
+    v = vertex.data
+    points = np.stack([v["x"], v["y"], v["z"]], axis=1).astype(np.float64)
+    colors = normals = None
+    if {"red", "green", "blue"} <= names:
+        colors = np.stack([v["red"], v["green"], v["blue"]], axis=1).astype(np.uint8)
+    if {"nx", "ny", "nz"} <= names:
+        normals = np.stack([v["nx"], v["ny"], v["nz"]], axis=1).astype(np.float32)
+    return points, colors, normals
