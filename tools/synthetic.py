@@ -11,7 +11,8 @@ rounding; surfaces are Lambertian with view-independent shading, so photo-consis
 
 Two layouts are written:
   dense  OUT   MVSNet test layout: images/%08d.jpg, cams/%08d_cam.txt, pair.txt,
-               gt/%08d_depth.npy (float32) and gt/%08d_depth.pfm
+               gt/%08d_depth.npy (float32), gt/%08d_depth.pfm and gt/points.ply (the
+               ground-truth cloud: every view's surface pixels back-projected, float32)
   dtu    OUT   preprocessed DTU training layout (mvs_training/dtu): Cameras/pair.txt,
                Cameras/train/%08d_cam.txt (cameras of the 1/4-scale depth maps),
                Rectified/scan%d_train/rect_%03d_%d_r5000.png (view + 1, lighting 0..6),
@@ -36,6 +37,7 @@ import numpy as np
 
 from cameras.errors import InputError  # noqa: E402
 from mvsnet.pfm import write_pfm  # noqa: E402  (byte-identical to the original write_pfm)
+from mvsnet.pointcloud.ply import write_ply  # noqa: E402
 
 EPS = 1e-9
 DTU_DEPTH_MIN, DTU_DEPTH_MAX = 425.0, 937.0
@@ -404,6 +406,17 @@ def backproject(intrinsic, extrinsic, u, v, depth):
     return origin + np.asarray(depth, np.float64).ravel()[:, None] * dirs
 
 
+def gt_points(views):
+    """The ground-truth cloud of a dense scene: every pixel with a surface of every view,
+    back-projected at its exact depth (float32 (N, 3); points seen by several views repeat)."""
+    out = []
+    for v in views:
+        ys, xs = np.nonzero(v.depth > 0)
+        out.append(backproject(v.intrinsic, v.extrinsic, xs.astype(np.float64), ys.astype(np.float64),
+                               v.depth[ys, xs]))
+    return np.concatenate(out).astype(np.float32)
+
+
 # ----------------------------------------------------------------------------- view selection
 
 def view_selection_scores(scene, intrinsics, extrinsics, depths, stride=4):
@@ -592,6 +605,7 @@ def write_dense(out, views=5, width=160, height=128, seed=0, depth_line=2, max_d
         d32 = v.depth.astype(np.float32)
         np.save(os.path.join(out, "gt", "%08d_depth.npy" % i), d32)
         write_pfm(os.path.join(out, "gt", "%08d_depth.pfm" % i), d32)
+    write_ply(os.path.join(out, "gt", "points.ply"), gt_points(vs))
     _write_text(os.path.join(out, "pair.txt"), format_pair(pairs))
     info = dict(layout="dense", views=views, width=width, height=height, seed=seed, depth_line=depth_line,
                 max_d=max_d, interval_scale=interval_scale, margin=margin,
