@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from cameras.errors import InputError
+from mvsnet.dense_input import checkpoints_in
 
 # (Keras path relative to its block, TF1 name) — regex and replacement
 NAME_TABLE = [
@@ -73,12 +74,8 @@ def checkpoint_exists(prefix):
 def read_tf1_checkpoint(prefix, with_slots=False):
     """{name: ndarray} of a TF1 (V2 format) checkpoint, model variables only by default."""
     if not checkpoint_exists(prefix):
-        where = os.path.dirname(prefix) or "."
-        hint = ""
-        if os.path.isdir(where):
-            found = sorted(f[:-6] for f in os.listdir(where) if f.endswith(".index"))
-            if found:
-                hint = " (found: %s)" % ", ".join(found[:5])
+        found = checkpoints_in(os.path.dirname(prefix) or ".")
+        hint = " (found: %s)" % ", ".join(found[:5]) if found else ""
         raise CheckpointError("no checkpoint there (missing %s.index)%s"
                               % (os.path.basename(prefix), hint), prefix)
     try:

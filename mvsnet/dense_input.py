@@ -46,14 +46,17 @@ class Options:
         """InputError for values the pipeline cannot run with."""
         if self.regularization not in REGULARIZATIONS:
             raise InputError("--regularization must be GRU or 3DCNNs, got %r" % (self.regularization,))
-        if self.view_num < 1:
-            raise InputError("--view_num must be at least 1, got %d" % self.view_num)
+        if self.view_num < 2:
+            raise InputError("--view_num must be at least 2 (a reference and a source view: the cost "
+                             "volume is the variance across views), got %d" % self.view_num)
         if self.max_d < 1:
             raise InputError("--max_d must be at least 1, got %d" % self.max_d)
         if self.max_w < 1 or self.max_h < 1:
             raise InputError("--max_w and --max_h must be positive, got %dx%d" % (self.max_w, self.max_h))
-        if not self.sample_scale > 0 or not self.interval_scale > 0 or not self.base_image_size > 0:
-            raise InputError("--sample_scale, --interval_scale and --base_image_size must be positive")
+        check_sample_scale(self.sample_scale)
+        if not self.interval_scale > 0 or not self.base_image_size > 0:
+            raise InputError("--interval_scale and --base_image_size must be positive, got %g and %g"
+                             % (self.interval_scale, self.base_image_size))
         multiple = network_multiple(self.regularization)
         if self.max_w % multiple or self.max_h % multiple:
             raise InputError("--max_w x --max_h = %dx%d: the %s network needs both to be multiples of %d "
@@ -62,6 +65,20 @@ class Options:
                                                self.max_h // multiple * multiple))
         if self.regularization == "3DCNNs" and self.max_d % 8:
             raise InputError("--max_d %d: the 3DCNNs network needs a multiple of 8" % self.max_d)
+
+
+SAMPLE_SCALE = 0.25
+
+
+def check_sample_scale(sample_scale):
+    """InputError unless ``sample_scale`` is 0.25: the depth maps (and the cameras and
+    images that go with them) are always at 1/4 of the network input, because the feature
+    towers downsample the images by 4; another value would only mis-scale the cameras.
+    Shared by test.py, train.py and validate.py (the original's flag, kept for its name)."""
+    if sample_scale != SAMPLE_SCALE:
+        raise InputError("--sample_scale must be %g, got %g: the depth maps are always 1/4 of the "
+                         "network input because the feature towers downsample the images by 4"
+                         % (SAMPLE_SCALE, sample_scale))
 
 
 def network_multiple(regularization):
@@ -196,16 +213,22 @@ def resolve_checkpoint(path, step):
         return prefix
     if os.path.isfile(prefix + ".weights.h5"):
         return prefix + ".weights.h5"
-    folder = os.path.dirname(prefix) or "."
-    hint = ""
-    if os.path.isdir(folder):
-        found = sorted(f[:-len(".index")] for f in os.listdir(folder) if f.endswith(".index"))
-        if found:
-            hint = " (found: %s; --ckpt_step picks the number)" % ", ".join(found[:5])
+    found = checkpoints_in(os.path.dirname(prefix) or ".")
+    hint = " (found: %s; --ckpt_step picks the number)" % ", ".join(found[:5]) if found else ""
     raise InputError("no checkpoint there: missing %s.index (the checkpoint read is "
                      "--pretrained_model_ckpt_path + '-' + --ckpt_step)%s"
                      % (os.path.basename(prefix), hint), prefix)
 
+
+def checkpoints_in(folder):
+    """Sorted TF1 checkpoint prefixes (``NAME`` of every ``NAME.index``) in ``folder``, for
+    the "found: ..." hint of a missing checkpoint; [] when the folder does not exist or
+    cannot be listed (the hint is a courtesy: it never turns into an error of its own)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:      # missing, not a folder, unreadable, ...
+        return []
+    return sorted(f[:-len(".index")] for f in names if f.endswith(".index"))
 
 
 # ----------------------------------------------------------------------------- planning

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
+from mvsnet import cli
 from mvsnet import dense_input
 from mvsnet.model import RMVSNet
 
@@ -114,6 +115,15 @@ def make_dataset(plans, options, batch_size, failures):
     return dataset.batch(batch_size).prefetch(1)
 
 
+def _oom_error(dense_folder, options, plan):
+    """The one-line error of a view set that did not fit in memory (TensorFlow's
+    ResourceExhaustedError, or MemoryError), with the flags to lower (the GRU sweeps the
+    planes one at a time, so there only the image size matters)."""
+    planes = plan.depth_num if options.regularization == "GRU" else options.max_d
+    return cli.out_of_memory(dense_folder, (options.max_w, options.max_h, planes), options.regularization,
+                             "lower --max_w/--max_h (and --max_d for 3DCNNs)")
+
+
 def _print(message):
     print(message, flush=True)
 
@@ -170,30 +180,35 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     written = []
     start = last = time.perf_counter()
     done = 0
-    for scaled_ref, centered, cams, index in dataset:
-        out = network(centered, cams)
-        out = {k: v.numpy() for k, v in out.items()}
-        cams_np, scaled_ref, index = cams.numpy(), scaled_ref.numpy(), index.numpy().tolist()
-        batch_plans = plans[done:done + len(index)]
-        for b, ref_index in enumerate(index):
-            written += dense_input.write_view_outputs(
-                folder, ref_index, out["depth"][b], out["prob"][b], scaled_ref[b], cams_np[b, 0],
-                refined=out["refined"][b] if "refined" in out else None)
-        now = time.perf_counter()
-        seconds = (now - last) / len(index)
-        last = now
-        # a GRU batch sweeps the planes of its first reference view, as the original
-        planes = batch_plans[0].depth_num if options.regularization == "GRU" else options.max_d
-        h, w = out["depth"].shape[1:3]
-        for plan, ref_index in zip(batch_plans, index):
-            done += 1
-            log("view %d/%d (%08d): input %dx%d, depth map %dx%d, %d planes from %.6g, %.3f s"
-                % (done, len(plans), ref_index, options.max_w, options.max_h, w, h, planes,
-                   plan.cams[0].depth_min, seconds))
-            per_view.append(seconds)
+    try:
+        for scaled_ref, centered, cams, index in dataset:
+            out = network(centered, cams)
+            out = {k: v.numpy() for k, v in out.items()}
+            cams_np, scaled_ref, index = cams.numpy(), scaled_ref.numpy(), index.numpy().tolist()
+            batch_plans = plans[done:done + len(index)]
+            for b, ref_index in enumerate(index):
+                written += dense_input.write_view_outputs(
+                    folder, ref_index, out["depth"][b], out["prob"][b], scaled_ref[b], cams_np[b, 0],
+                    refined=out["refined"][b] if "refined" in out else None)
+            now = time.perf_counter()
+            seconds = (now - last) / len(index)
+            last = now
+            # a GRU batch sweeps the planes of its first reference view, as the original
+            planes = batch_plans[0].depth_num if options.regularization == "GRU" else options.max_d
+            h, w = out["depth"].shape[1:3]
+            for plan, ref_index in zip(batch_plans, index):
+                done += 1
+                log("view %d/%d (%08d): input %dx%d, depth map %dx%d, %d planes from %.6g, %.3f s"
+                    % (done, len(plans), ref_index, options.max_w, options.max_h, w, h, planes,
+                       plan.cams[0].depth_min, seconds))
+                per_view.append(seconds)
+    except (tf.errors.ResourceExhaustedError, MemoryError):   # std::bad_alloc surfaces as MemoryError
+        raise _oom_error(dense_folder, options, plans[min(done, len(plans) - 1)]) from None
     if failures:
         if done:
             log("stopped after %d of %d view(s); their files are complete" % (done, len(plans)))
+        if isinstance(failures[0], MemoryError):
+            raise _oom_error(dense_folder, options, plans[done]) from None
         raise failures[0]
     total = time.perf_counter() - start
     steady = per_view[1:] if len(per_view) > 1 else per_view

@@ -10,6 +10,14 @@ TF1 layout (weights, RMSProp slots, global_step): test.py reads them with
 resumes from one with ``--use_pretrain --ckpt_step N`` (also from the released TF1
 checkpoints copied there).  ``--num_gpus N`` trains on N GPUs with MirroredStrategy;
 ``--multi_worker`` on several machines with MultiWorkerMirroredStrategy (TF_CONFIG).
+
+Everything is checked before the first step: the options, the dataset, the
+``--use_pretrain`` snapshot, and that ``--log_folder`` and ``--model_folder`` are writable
+folders.  A missing one is created (as the original did on its first write) only when its
+parent folder exists and is writable, and only once every check has passed; otherwise,
+e.g. for the original's defaults /data/tf_log and /data/tf_model on a machine without
+/data, the run stops at once.  Bad input, and a step that runs out of memory: one line
+``error: PATH: problem`` on stderr, exit code 1.
 """
 
 import os
@@ -82,6 +90,9 @@ def config_from_flags():
 
 def main(argv):
     cli.reject_extra_arguments(argv)
+    from mvsnet import quiet_tf
+
+    quiet_tf.import_tensorflow()     # stderr stays for warnings and the one error line
     config = config_from_flags()
     config.check()
     from mvsnet import trainer

@@ -28,6 +28,7 @@ its model.ckpt-0 held one update).
 """
 
 import dataclasses
+import os
 import random
 import time
 
@@ -35,8 +36,10 @@ import tensorflow as tf
 from absl import logging
 
 from cameras.errors import InputError
-from mvsnet import training
+from mvsnet import checkpoint as ck
+from mvsnet import cli, training
 from mvsnet import training_data as data
+from mvsnet.dense_input import check_sample_scale, checkpoints_in
 from mvsnet.model import RMVSNet
 
 
@@ -85,6 +88,27 @@ class TrainConfig:
             raise InputError("--max_d must be at least 3 (the ground truth is masked to planes 1..max_d-2)")
         if self.epoch < 0:
             raise InputError("--epoch must not be negative")
+        if self.max_steps < 0:
+            raise InputError("--max_steps must not be negative (0: train every epoch), got %d" % self.max_steps)
+        if self.max_w < 1 or self.max_h < 1:
+            raise InputError("--max_w and --max_h must be positive, got %dx%d" % (self.max_w, self.max_h))
+        for name in ("base_lr", "gamma"):
+            if not getattr(self, name) > 0:
+                raise InputError("--%s must be positive, got %g" % (name, getattr(self, name)))
+        check_sample_scale(self.sample_scale)
+
+    def snapshot_folder(self):
+        """``model_folder/<regularization>``: where the snapshots go (and --use_pretrain reads)."""
+        return os.path.join(self.model_folder, self.regularization)
+
+    def check_outputs(self):
+        """InputError unless the TensorBoard log folder and the snapshot folder are writable
+        folders or can be created (their parent exists and is writable; see
+        :func:`mvsnet.cli.check_output_folder`). Nothing is created here."""
+        cli.check_output_folder(self.log_folder, "--log_folder")
+        cli.check_output_folder(self.model_folder, "--model_folder")
+        if os.path.isdir(self.model_folder):
+            cli.check_output_folder(self.snapshot_folder(), "--model_folder")
 
     def data_options(self):
         return data.DataOptions(dataset=self.dataset, view_num=self.view_num, max_d=self.max_d,
@@ -161,13 +185,51 @@ def _next_batch(iterator, errors):
         raise RuntimeError("the training input pipeline ended unexpectedly") from None
 
 
+def _check_pretrained(config):
+    """InputError unless --use_pretrain has its snapshot (checked before the model is built)."""
+    prefix = training.snapshot_prefix(config.model_folder, config.regularization, config.ckpt_step)
+    if not ck.checkpoint_exists(prefix):
+        found = checkpoints_in(config.snapshot_folder())
+        raise InputError("--use_pretrain: no snapshot there: missing %s.index (the snapshot read is "
+                         "--model_folder/<regularization>/model.ckpt-<--ckpt_step>)%s"
+                         % (os.path.basename(prefix), " (found: %s; --ckpt_step picks the number)"
+                            % ", ".join(found[:5]) if found else ""), prefix)
+    return prefix
+
+
+def _oom_error(config, batch):
+    """The one-line error of a training step that did not fit in memory, at the size of
+    the batch (images B, V, H, W, 3) and with the flags that lower it."""
+    images = batch[0]
+    values = getattr(images, "values", None)         # per-replica values of a distributed batch
+    shape = (values[0] if values else images).shape
+    advice = ("lower --max_d or --batch_size%s" % (" (or --max_w/--max_h, the ETH3D crop)"
+                                                   if config.dataset == "eth3d" else ""))
+    return cli.out_of_memory(config.data_root, (shape[3], shape[2], config.max_d),
+                             "%s training, batch %d" % (config.regularization, shape[0]), advice)
+
+
 def train(config, strategy=None, warn=logging.warning, out=print):
     """Train as configured; returns a summary dict (steps, global_step, snapshots,
-    history of per-step metrics, samples)."""
+    history of per-step metrics, samples).
+
+    Everything checkable is checked before the model is built: the options, the sample
+    list, the --use_pretrain snapshot, and (on the chief, the one that writes) the output
+    folders. ``log_folder`` and ``model_folder`` may not exist yet: they are then created,
+    as the original did on its first write, but only when their parent folder exists and
+    is writable (a mistyped parent, or the original's default /data/... on a machine
+    without /data, is an error rather than a tree of new folders), and only once every
+    check has passed and the model is restored, just before the first step -- a run that
+    fails its input checks leaves nothing behind.
+    """
     config.check()
     strategy = strategy or make_strategy(config.num_gpus, config.multi_worker)
     chief = is_chief(strategy)
     samples = data.sample_list(config.dataset, config.data_root, config.view_num, "training")
+    if config.use_pretrain:
+        _check_pretrained(config)
+    if chief:
+        config.check_outputs()
     message = samples.warning()
     if message:
         warn(message)
@@ -204,7 +266,10 @@ def train(config, strategy=None, warn=logging.warning, out=print):
                                      augment=config.online_augmentation)
 
     iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
-    writer = tf.summary.create_file_writer(config.log_folder) if chief else None
+    writer = None
+    if chief:
+        cli.make_folder(config.snapshot_folder(), "--model_folder")
+        writer = tf.summary.create_file_writer(cli.make_folder(config.log_folder, "--log_folder"))
     snapshots, history = [], []
     step_count = 0
     for epoch in range(config.epoch):
@@ -213,7 +278,10 @@ def train(config, strategy=None, warn=logging.warning, out=print):
                 break
             start = time.time()
             batch = _next_batch(iterator, errors)
-            metrics = {k: float(v) for k, v in step_fn(*batch).items()}
+            try:
+                metrics = {k: float(v) for k, v in step_fn(*batch).items()}
+            except (tf.errors.ResourceExhaustedError, MemoryError):  # std::bad_alloc: MemoryError
+                raise _oom_error(config, batch) from None
             duration = time.time() - start
             global_step = int(optimizer.iterations.numpy())
             step_count += 1

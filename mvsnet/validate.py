@@ -6,7 +6,9 @@
         --validation_result_path MODELS/GRU/validation_results.txt
 
 Prints the mean absolute error (in depth intervals) and the <1 / <3 interval accuracy of
-every validation sample and their averages, and appends the averages to the result file.
+every validation sample and their averages, and appends the averages to the result file
+(checked to be writable before the run; its folder must exist).  Bad input, and a
+network run out of memory: one line ``error: PATH: problem`` on stderr, exit code 1.
 """
 
 import os
@@ -44,6 +46,9 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     cli.reject_extra_arguments(argv)
+    from mvsnet import quiet_tf
+
+    quiet_tf.import_tensorflow()     # stderr stays for warnings and the one error line
     from mvsnet import validation
     roots = {"dtu": FLAGS.dtu_data_root, "blendedmvs": FLAGS.blendedmvs_data_root,
              "eth3d": FLAGS.eth3d_data_root}

@@ -30,7 +30,9 @@ from absl import logging
 from cameras.atomic import write_bytes_atomic
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
+from mvsnet import cli
 from mvsnet import loss as mvs_loss
+from mvsnet.dense_input import check_sample_scale, resolve_checkpoint
 from mvsnet import training_data as data
 from mvsnet.model import RMVSNet
 
@@ -62,38 +64,17 @@ class ValidateConfig:
                              % (", ".join(VALIDATE_SETS), self.validate_set))
         if self.regularization not in ("GRU", "3DCNNs"):
             raise InputError("--regularization must be GRU or 3DCNNs, got %r" % self.regularization)
-        if self.view_num < 2 or self.max_d < 3 or self.batch_size < 1:
-            raise InputError("--view_num must be >= 2, --max_d >= 3 and --batch_size >= 1")
-        if self.interval_scale <= 0:
+        for name, least in (("view_num", 2), ("max_d", 3), ("batch_size", 1), ("max_w", 1), ("max_h", 1)):
+            if getattr(self, name) < least:
+                raise InputError("--%s must be at least %d, got %d" % (name, least, getattr(self, name)))
+        if not self.interval_scale > 0:
             raise InputError("--interval_scale must be positive, got %g" % self.interval_scale)
+        check_sample_scale(self.sample_scale)
 
     def data_options(self):
         return data.DataOptions(dataset=self.validate_set, view_num=self.view_num, max_d=self.max_d,
                                 max_w=self.max_w, max_h=self.max_h, sample_scale=self.sample_scale,
                                 interval_scale=self.interval_scale)
-
-
-def resolve_checkpoint(path, step):
-    """``PATH-STEP`` (a TF1 prefix) or a ``.weights.h5`` file (``PATH`` itself, or
-    ``PATH-STEP.weights.h5``); InputError when there is none."""
-    if not path:
-        raise InputError("no checkpoint given: set --pretrained_model_ckpt_path (and --ckpt_step)")
-    if path.endswith(".weights.h5"):
-        if not os.path.isfile(path):
-            raise InputError("no such weights file", path)
-        return path
-    prefix = "%s-%s" % (path, step)
-    if os.path.isfile(prefix + ".weights.h5") and not os.path.isfile(prefix + ".index"):
-        return prefix + ".weights.h5"
-    if not os.path.isfile(prefix + ".index"):
-        folder = os.path.dirname(prefix) or "."
-        found = sorted(f[:-6] for f in os.listdir(folder) if f.endswith(".index")) \
-            if os.path.isdir(folder) else []
-        hint = " (found: %s; --ckpt_step picks the number)" % ", ".join(found[:5]) if found else ""
-        raise InputError("no checkpoint there: missing %s.index (the checkpoint read is "
-                         "--pretrained_model_ckpt_path + '-' + --ckpt_step)%s"
-                         % (os.path.basename(prefix), hint), prefix)
-    return prefix
 
 
 def _has_refinement(regularization, checkpoint_path):
@@ -151,6 +132,8 @@ def validate(config, warn=logging.warning, out=print):
     if samples.warning():
         warn(samples.warning())
     checkpoint_path = resolve_checkpoint(config.pretrained_model_ckpt_path, config.ckpt_step)
+    if config.validation_result_path:   # written at the very end: checked before the run
+        cli.check_output_file(config.validation_result_path, "--validation_result_path", append=True)
     out("Validation sample number: %d" % len(samples))
     model = RMVSNet(regularization=config.regularization,
                     refinement=_has_refinement(config.regularization, checkpoint_path))
@@ -163,7 +146,13 @@ def validate(config, warn=logging.warning, out=print):
     count = 0
     for images, cams, gt in dataset:
         start = time.time()
-        values = [v.numpy() for v in evaluate(images, cams, gt)]
+        try:
+            values = [v.numpy() for v in evaluate(images, cams, gt)]
+        except (tf.errors.ResourceExhaustedError, MemoryError):
+            _, _, h, w, _ = images.shape
+            raise cli.out_of_memory(root, (w, h, config.max_d), config.regularization,
+                                    "lower --max_d or --batch_size (--max_w/--max_h crop the ETH3D "
+                                    "images only)") from None
         duration = time.time() - start
         for b in range(values[0].shape[0]):
             out("depth map validation for %d, loss=%.3f, < 1 = %.3f, < 3 = %.3f. (%.3f sec/step)"

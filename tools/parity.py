@@ -34,6 +34,11 @@ INPUT_KEYS = ("images", "cams", "depth_start", "depth_interval", "depth_end", "d
 DEPTH_KEYS = ("wta_depth_inv", "wta_depth_lin", "wta_train_depth", "depth", "train_depth")
 PROB_KEYS = ("wta_prob_inv", "wta_prob_lin", "prob_volume", "prob", "train_prob")
 SCALAR_KEYS = ("loss", "mae", "less_one", "less_three")
+# the outputs the port produces (plus grad/<TF1 name>), per regularization (see run_port)
+OUTPUT_KEYS = {"GRU": ("wta_depth_inv", "wta_prob_inv", "wta_depth_lin", "wta_prob_lin",
+                       "wta_train_depth", "prob_volume", "loss", "mae", "less_one", "less_three"),
+               "3DCNNs": ("depth", "prob", "train_depth", "train_prob", "loss", "less_one",
+                          "less_three")}
 
 PROB_ATOL = 1e-4
 DEPTH_RTOL, DEPTH_SHARE = 1e-3, 0.995
@@ -41,8 +46,10 @@ SCALAR_RTOL = 1e-4
 GRAD_RTOL = 1e-3
 
 
-def load_reference(path):
-    """The reference npz as a dict; InputError naming the file when unusable."""
+def load_reference(path, regularization=None):
+    """The reference npz as a dict; InputError naming the file when unusable: not an npz,
+    an input key missing or of the wrong shape, or (``regularization`` given) no output
+    key that the port produces for that network."""
     from cameras.errors import InputError
     if not os.path.isfile(path):
         raise InputError("no such reference file", path)
@@ -54,7 +61,47 @@ def load_reference(path):
     missing = [k for k in INPUT_KEYS if k not in ref]
     if missing:
         raise InputError("missing input keys %s" % ", ".join(missing), path)
+    if regularization is not None:
+        check_reference(ref, regularization, path)
     return ref
+
+
+def check_reference(ref, regularization, path):
+    """InputError (naming ``path``) unless the inputs of ``ref`` have the shapes the
+    network takes and ``ref`` has an output the port produces for ``regularization``."""
+    from cameras.errors import InputError
+    from mvsnet.dense_input import network_multiple
+
+    shape = ref["images"].shape
+    if len(shape) != 5 or shape[-1] != 3 or shape[1] < 2:
+        raise InputError("images has shape %s; expected (batch, views >= 2, height, width, 3)"
+                         % (shape,), path)
+    b, v, h, w, _ = shape
+    multiple = network_multiple(regularization)
+    if h % multiple or w % multiple:
+        raise InputError("images are %dx%d (WxH); the %s network needs multiples of %d"
+                         % (w, h, regularization, multiple), path)
+    expected = {"cams": (b, v, 2, 4, 4), "gt_depth": (b, h // 4, w // 4, 1), "depth_start": (b,),
+                "depth_interval": (b,), "depth_end": (b,), "depth_num": ()}
+    for key, want in expected.items():
+        if tuple(ref[key].shape) != want:
+            raise InputError("%s has shape %s; images of shape %s need %s"
+                             % (key, tuple(ref[key].shape), shape, want), path)
+    depth_num = float(ref["depth_num"])
+    if depth_num != int(depth_num) or depth_num < 2 or (regularization == "3DCNNs" and depth_num % 8):
+        raise InputError("depth_num is %g; expected an integer >= 2%s"
+                         % (depth_num, " and a multiple of 8 for 3DCNNs" if regularization == "3DCNNs"
+                            else ""), path)
+    wanted = OUTPUT_KEYS[regularization]
+    own = set(wanted).difference(*(OUTPUT_KEYS[r] for r in OUTPUT_KEYS if r != regularization))
+    for other in (r for r in OUTPUT_KEYS if r != regularization):
+        foreign = sorted(k for k in ref if k in OUTPUT_KEYS[other] and k not in wanted)
+        if foreign and not any(k in own for k in ref):
+            raise InputError("a %s reference (it has %s), not a %s one: --regularization %s?"
+                             % (other, ", ".join(foreign), regularization, other), path)
+    if not any(k in wanted or k.startswith("grad/") for k in ref):
+        raise InputError("no output to compare: missing every %s output key (%s, grad/<variable>)"
+                         % (regularization, ", ".join(wanted)), path)
 
 
 def training_path(model, images, cams, gt_depth, depth_num, grad_names):
@@ -167,12 +214,16 @@ flags.DEFINE_bool("noise_aware", False, "Accept gradients past 1e-3 that are wit
 
 def main(argv):
     from cameras.errors import InputError
-    from mvsnet import checkpoint, cli
-    from mvsnet.model import RMVSNet
+    from mvsnet import cli, quiet_tf
     cli.reject_extra_arguments(argv)
+    quiet_tf.import_tensorflow()
+    from mvsnet import checkpoint
+    from mvsnet.model import RMVSNet
     if not FLAGS.reference or not FLAGS.ckpt:
         raise InputError("--reference and --ckpt are required")
-    ref = load_reference(FLAGS.reference)
+    ref = load_reference(FLAGS.reference, FLAGS.regularization)
+    if FLAGS.output:    # written at the end: checked before the run
+        cli.check_output_file(FLAGS.output, "--output")
     model = RMVSNet(regularization=FLAGS.regularization)
     checkpoint.load_weights(model, FLAGS.ckpt)
     out = run_port(model, ref)
@@ -183,7 +234,7 @@ def main(argv):
         failing = [k for k, _, verdict in rows if verdict == "FAIL" and k.startswith("grad/")]
         if failing:
             rows = compare(ref, out, grad_sensitivity(model, ref, out, failing))
-    width = max(len(k) for k, _, _ in rows)
+    width = max((len(k) for k, _, _ in rows), default=0)
     for key, text, ok in rows:
         print("%-*s  %-4s  %s" % (width, key, ok, text))
     failed = [k for k, _, ok in rows if ok == "FAIL"]
