@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Photos in, coloured point cloud out: one command, on the CPU.
 
-    python mvsnet/reconstruct.py --images PHOTOS/ --workspace WS/ [--max_w 1600 --max_h 1200 --max_d 256]
+    python mvsnet/reconstruct.py --images PHOTOS/ --workspace WS/ [--max_w 1600 --max_h 1200 --max_d 0]
 
 1. structure from motion with pycolmap (SIFT, exhaustive / sequential / vocabulary-tree
    matching, incremental mapping) and undistortion into WS/dense/;
-2. colmap2mvsnet into WS/mvsnet/ (cams with --max_d planes over the sparse depth range);
+2. colmap2mvsnet into WS/mvsnet/ (cams with --max_d planes over the sparse depth range; by
+   default a number per view that suits the network's resolution);
 3. R-MVSNet (GRU) depth maps into WS/mvsnet/depths_mvsnet/, with the shipped released
    weights unless --pretrained_model_ckpt_path; the network input is the largest multiple
    of 32 that fits the undistorted photos, capped by --max_w x --max_h;
@@ -28,7 +29,9 @@ def define_flags():
     flags.DEFINE_string("workspace", None, "Folder for every output (created if needed).")
     flags.DEFINE_integer("max_w", 1600, "Largest network input width (a multiple of 32 is used).")
     flags.DEFINE_integer("max_h", 1200, "Largest network input height (a multiple of 32 is used).")
-    flags.DEFINE_integer("max_d", 256, "Depth planes per view, spread over the view's sparse depth range.")
+    flags.DEFINE_integer("max_d", 0, "Depth planes per view, spread over the view's sparse depth "
+                         "range; 0 (default): per view, about one pixel apart in the network's "
+                         "1/4-scale cost volume, 32 to 256 (see docs/own-photos.md).")
     flags.DEFINE_integer("view_num", 5, "Views per depth map: the reference and view_num - 1 sources.")
     flags.DEFINE_float("interval_scale", 1.0, "colmap2mvsnet's: the depth interval is divided by it "
                        "(above 1: a narrower range around the near end).")

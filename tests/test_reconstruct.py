@@ -49,7 +49,7 @@ def scene(tmp_path_factory):
     for k, v in enumerate(views):
         iio.imwrite(str(photos / ("shot_%02d.png" % k)), v.image[CROP_Y:, CROP_X:])
     ws = root / "ws"
-    run = run_cli(["--images", str(photos), "--workspace", str(ws), "--max_d", "32"])
+    run = run_cli(["--images", str(photos), "--workspace", str(ws)])  # automatic planes
     return views, str(photos), str(ws), run
 
 
@@ -57,7 +57,7 @@ def test_photos_to_a_cloud_on_the_true_surfaces(scene):
     views, photos, ws, run = scene
     assert run.returncode == 0, run.stderr[-2000:]
     assert "registers 8 of 8 photos" in run.stdout
-    assert "network 288x224" in run.stdout  # 308x250 photos -> multiples of 32
+    assert "network 288x224, 32 planes" in run.stdout  # 308x250 photos -> multiples of 32
     model = read_model(os.path.join(ws, "dense", "sparse"))
     assert len(model.views) == 8
     true = [views[int(v.name[5:7])].extrinsic for v in model.views]
@@ -92,7 +92,7 @@ def test_second_run_skips_every_stage(scene):
     _, photos, ws, first = scene
     assert first.returncode == 0
     before = os.path.getmtime(os.path.join(ws, "points.ply"))
-    run = run_cli(["--images", photos, "--workspace", ws, "--max_d", "32"])
+    run = run_cli(["--images", photos, "--workspace", ws])
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.count("done before") == 4
     assert os.path.getmtime(os.path.join(ws, "points.ply")) == before
@@ -114,6 +114,12 @@ def test_too_few_photos_and_unmatchable_photos(tmp_path):
     assert run.returncode == 1 and "Traceback" not in run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: stage 1 (structure from motion): "), run.stderr
+
+
+def test_auto_planes():
+    # one photo pixel per plane -> one 1/4-scale pixel per plane at network scale 0.5: 1/8
+    assert pipeline.auto_planes(800, 0.5) == 100
+    assert pipeline.auto_planes(50, 1.0) == 32 and pipeline.auto_planes(5000, 1.0) == 256
 
 
 def test_network_size():

@@ -22,6 +22,7 @@ from mvsnet.colmap import convert
 from mvsnet.colmap import sfm as sfm_stage
 
 NETWORK_MULTIPLE = 32
+AUTO_PLANES = (32, 256)  # bounds of the automatic number of depth planes
 STAGES = ("structure from motion", "colmap2mvsnet", "depth inference", "fusion")
 
 
@@ -29,7 +30,7 @@ STAGES = ("structure from motion", "colmap2mvsnet", "depth inference", "fusion")
 class PipelineOptions:
     max_w: int = 1600
     max_h: int = 1200
-    max_d: int = 256            # depth planes per view (colmap2mvsnet --max_d)
+    max_d: int = 0              # depth planes per view (colmap2mvsnet --max_d); 0: auto_planes
     view_num: int = 5
     interval_scale: float = 1.0  # colmap2mvsnet's; the network then samples [min, max] exactly
     ckpt_path: str = ""          # empty: the shipped GRU weights
@@ -43,8 +44,8 @@ class PipelineOptions:
     def check(self):
         if self.max_w < NETWORK_MULTIPLE or self.max_h < NETWORK_MULTIPLE:
             raise InputError("--max_w and --max_h must be at least %d" % NETWORK_MULTIPLE)
-        if self.max_d < 2:
-            raise InputError("--max_d must be at least 2, got %d" % self.max_d)
+        if self.max_d < 0 or self.max_d == 1:
+            raise InputError("--max_d must be 0 (automatic) or at least 2, got %d" % self.max_d)
         if self.view_num < 2:
             raise InputError("--view_num must be at least 2, got %d" % self.view_num)
         self.sfm.check()
@@ -91,6 +92,39 @@ def _resolve_checkpoint(options):
     from mvsnet import weights
 
     return weights.released_gru_path_and_step()
+
+
+def auto_planes(estimate, scale, low=AUTO_PLANES[0], high=AUTO_PLANES[1]):
+    """Depth planes about one pixel apart in the network's 1/4-scale cost volume:
+    colmap2mvsnet's inverse-depth estimate (planes one photo pixel apart) times the network
+    scale / 4, rounded, within [low, high]."""
+    return int(min(high, max(low, round(estimate * scale / 4.0))))
+
+
+def convert_with_planes(ws, options):
+    """colmap2mvsnet of ws.dense into ws.mvsnet + '.tmp'; with max_d 0 every view gets
+    :func:`auto_planes` planes over its depth range."""
+    from mvsnet.colmap.model import read_model
+
+    model = read_model(os.path.join(ws.dense, "sparse"))
+    conv_options = convert.Options(max_d=options.max_d, interval_scale=options.interval_scale,
+                                   exclude_reference=True)
+    conv = convert.compute(model, conv_options)
+    if options.max_d == 0:
+        width = min(v.width for v in model.views)
+        height = min(v.height for v in model.views)
+        net_w, net_h = network_size(width, height, options.max_w, options.max_h)
+        scale = max(net_w / width, net_h / height)  # test.py's adaptive scaling
+        ranges = []
+        for depth in conv.depth_ranges:
+            if depth is not None:
+                dmin, _, estimate, dmax = depth
+                planes = auto_planes(estimate, scale)
+                depth = (dmin, (dmax - dmin) / (planes - 1) / options.interval_scale, float(planes), dmax)
+            ranges.append(depth)
+        conv.depth_ranges = ranges
+    convert.write(conv, os.path.join(ws.dense, "images"), ws.mvsnet + ".tmp", conv_options)
+    return conv
 
 
 def _missing_depth_maps(ws, plans):
@@ -144,15 +178,13 @@ def reconstruct(image_dir, workspace, options, log=print):
         log("[2/4] %s: done before (%s), skipped" % (STAGES[1], ws.mvsnet))
         summary["skipped"].append(2)
     else:
-        log("[2/4] %s: cameras, depth ranges (%d planes) and view selection" % (STAGES[1], options.max_d))
+        log("[2/4] %s: cameras, depth ranges (%s) and view selection"
+            % (STAGES[1], "%d planes" % options.max_d if options.max_d else "planes per view: auto"))
         start = time.perf_counter()
         tmp = ws.mvsnet + ".tmp"
         _remove(tmp)
         try:
-            conv = convert.convert(ws.dense, convert.Options(max_d=options.max_d,
-                                                             interval_scale=options.interval_scale,
-                                                             exclude_reference=True),
-                                   output_folder=tmp, log=lambda line: None)
+            conv = convert_with_planes(ws, options)
         except InputError as err:
             raise _stage_error(number, err) from None
         if not conv.pairs:
@@ -176,7 +208,7 @@ def reconstruct(image_dir, workspace, options, log=print):
         width = min(v.width for v in model.views)
         height = min(v.height for v in model.views)
         net_w, net_h = network_size(width, height, options.max_w, options.max_h)
-        net_options = dense_input.Options(view_num=options.view_num, max_d=options.max_d, max_w=net_w,
+        net_options = dense_input.Options(view_num=options.view_num, max_d=options.max_d or AUTO_PLANES[1], max_w=net_w,
                                           max_h=net_h, interval_scale=1.0, regularization="GRU",
                                           inverse_depth=True)
         plans = dense_input.plan_dense_folder(ws.mvsnet, net_options)
@@ -188,8 +220,10 @@ def reconstruct(image_dir, workspace, options, log=print):
         log("[3/4] %s: done before (%s), skipped" % (STAGES[2], ws.depths))
         summary["skipped"].append(3)
     else:
-        log("[3/4] %s: R-MVSNet GRU on %d of %d views, photos %dx%d -> network %dx%d, %d planes"
-            % (STAGES[2], len(todo), len(plans), width, height, net_w, net_h, options.max_d))
+        planes = sorted(int(p.depth_num) for p in todo)
+        log("[3/4] %s: R-MVSNet GRU on %d of %d views, photos %dx%d -> network %dx%d, %s planes"
+            % (STAGES[2], len(todo), len(plans), width, height, net_w, net_h,
+               planes[0] if planes[0] == planes[-1] else "%d-%d" % (planes[0], planes[-1])))
         start = time.perf_counter()
         try:
             ckpt_path, ckpt_step = _resolve_checkpoint(options)
