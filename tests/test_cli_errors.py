@@ -1,0 +1,416 @@
+"""Bad input in every command ends in one line ``error: PATH: problem`` on stderr, exit code
+1 (tools/parity.py: 2, its documented bad-input status), no traceback, and before the long
+work: test.py, train.py, validate.py, tools/convert_checkpoint.py and tools/parity.py run as
+a user would (subprocesses); the out-of-memory and unlistable-folder cases, which cannot be
+produced for real in a fast test, through the library with the failure injected.
+
+"Not writable" is made with a path under a regular file (FILE/sub), which fails for root
+too (root ignores permission bits).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from cameras.errors import InputError
+from mvsnet import checkpoint as ck
+from mvsnet import cli, dense_input
+from tools import synthetic
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+SCENE = os.path.join(FIXTURES, "scene_tiny")
+GRU_CKPT = os.path.join(FIXTURES, "ckpt_gru", "model.ckpt")
+STEP = 100000
+TEST, TRAIN, VALIDATE = (os.path.join(ROOT, "mvsnet", s) for s in ("test.py", "train.py", "validate.py"))
+CONVERT, PARITY = (os.path.join(ROOT, "tools", s) for s in ("convert_checkpoint.py", "parity.py"))
+OOM_ADVICE = "lower --max_w/--max_h (and --max_d for 3DCNNs)"
+
+
+def run(script, *args, cwd=ROOT, code=None):
+    """The script run as a user would; ``code`` is Python run first in the same process
+    (to inject a failure), then the script as __main__."""
+    args = [str(a) for a in args]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if code is None:
+        command = [sys.executable, script] + args
+    else:
+        command = [sys.executable, "-c", "import runpy, sys\nsys.argv = %r\n%s\nrunpy.run_path(%r, "
+                   "run_name='__main__')" % ([script] + args, code, script)]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def error_line(proc, *fragments, status=1):
+    """The one ``error: `` line of a failed run, checked: exit status, no traceback, one
+    error line, every fragment in it."""
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert proc.returncode == status, (proc.returncode, proc.stderr[-3000:])
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert len(lines) == 1, proc.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def dtu_root(tmp_path_factory):
+    """Scans 2 (training) and 3 (validation), 3 views, 96x64 images."""
+    root = str(tmp_path_factory.mktemp("cli_errors") / "dtu")
+    synthetic.write_dtu(root, scans=[2, 3], views=3, width=96, height=64, seed=0)
+    return root
+
+
+@pytest.fixture
+def a_file(tmp_path):
+    """A regular file: FILE/sub can be neither created nor written, even by root."""
+    path = tmp_path / "FILE"
+    path.write_text("not a folder\n")
+    return path
+
+
+@pytest.fixture
+def scene(tmp_path):
+    folder = tmp_path / "scene"
+    shutil.copytree(SCENE, folder, ignore=shutil.ignore_patterns("gt"))
+    return folder
+
+
+def scene_args(scene, *extra):
+    return ["--dense_folder", scene, "--regularization", "GRU", "--pretrained_model_ckpt_path", GRU_CKPT,
+            "--ckpt_step", STEP, "--max_w", 160, "--max_h", 128, "--max_d", 32, "--view_num", 3,
+            *extra]
+
+
+def train_args(dtu_root, tmp_path, *extra):
+    return ["--train_dtu", "--dtu_data_root", dtu_root, "--max_d", 8, "--max_steps", 1, "--epoch", 1,
+            "--log_folder", tmp_path / "logs", "--model_folder", tmp_path / "models", *extra]
+
+
+def validate_args(dtu_root, tmp_path, *extra):
+    return ["--validate_set", "dtu", "--dtu_data_root", dtu_root, "--regularization", "GRU",
+            "--max_d", 8, "--pretrained_model_ckpt_path", GRU_CKPT, "--ckpt_step", STEP,
+            "--validation_result_path", tmp_path / "val.txt", *extra]
+
+
+# ----------------------------------------------------------------------------- 1. train.py folders
+
+def test_train_log_folder_with_a_missing_parent_fails_before_training(dtu_root, tmp_path):
+    logs = tmp_path / "no_such_parent" / "logs"
+    proc = run(TRAIN, *train_args(dtu_root, tmp_path, "--log_folder", logs))
+    error_line(proc, "error: %s: cannot create --log_folder: its parent %s does not exist"
+               % (logs, logs.parent))
+    assert "epoch 0" not in proc.stdout
+    assert not (tmp_path / "models").exists() and not logs.parent.exists()
+
+
+def test_train_model_folder_that_cannot_be_created_fails_before_training(dtu_root, tmp_path, a_file):
+    proc = run(TRAIN, *train_args(dtu_root, tmp_path, "--model_folder", a_file / "sub"))
+    error_line(proc, "error: %s: cannot create --model_folder: its parent %s is a file, not a folder"
+               % (a_file / "sub", a_file))
+    assert "epoch 0" not in proc.stdout and not (tmp_path / "logs").exists()
+    proc = run(TRAIN, *train_args(dtu_root, tmp_path, "--model_folder", a_file))
+    error_line(proc, "error: %s: --model_folder exists but is not a folder" % a_file)
+    assert not (tmp_path / "logs").exists()
+
+
+def test_train_leaves_no_folder_when_other_input_is_bad(dtu_root, tmp_path):
+    proc = run(TRAIN, *train_args(dtu_root, tmp_path, "--use_pretrain", "--ckpt_step", 7))
+    error_line(proc, "error: %s: --use_pretrain: no snapshot there: missing model.ckpt-7.index"
+               % (tmp_path / "models" / "GRU" / "model.ckpt-7"))
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_train_creates_missing_folders_whose_parent_exists(dtu_root, tmp_path):
+    proc = run(TRAIN, *train_args(dtu_root, tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert os.listdir(tmp_path / "logs") and len(os.listdir(tmp_path / "logs")) == 1
+    assert ck.checkpoint_exists(str(tmp_path / "models" / "GRU" / "model.ckpt-1"))
+
+
+# ----------------------------------------------------------------------------- 2. validate.py result
+
+@pytest.mark.parametrize("where", ["missing", "file"])
+def test_validate_checks_its_result_file_before_the_run(dtu_root, tmp_path, a_file, where):
+    folder = tmp_path / "no_such_folder" if where == "missing" else a_file
+    result = folder / "val.txt"
+    proc = run(VALIDATE, *validate_args(dtu_root, tmp_path, "--validation_result_path", result))
+    problem = "does not exist" if where == "missing" else "is a file, not a folder"
+    error_line(proc, "error: %s: cannot write --validation_result_path: its folder %s %s"
+               % (result, folder, problem))
+    assert "depth map validation" not in proc.stdout and "Validation sample number" not in proc.stdout
+
+
+def test_validate_result_path_that_is_a_folder(dtu_root, tmp_path):
+    proc = run(VALIDATE, *validate_args(dtu_root, tmp_path, "--validation_result_path", tmp_path))
+    error_line(proc, "error: %s: --validation_result_path is a folder, not a file" % tmp_path)
+
+
+# ----------------------------------------------------------------------------- 3. convert_checkpoint.py
+
+def test_convert_checkpoint_output_in_a_missing_or_unwritable_folder(tmp_path, a_file):
+    missing = tmp_path / "no_such_folder" / "x.weights.h5"
+    proc = run(CONVERT, "--ckpt", GRU_CKPT + "-100000", "--output", missing)
+    error_line(proc, "error: %s: cannot write --output: its folder %s does not exist"
+               % (missing, missing.parent))
+    assert not missing.parent.exists()
+    under_file = a_file / "x.weights.h5"
+    proc = run(CONVERT, "--ckpt", GRU_CKPT + "-100000", "--output", under_file)
+    error_line(proc, "error: %s: cannot write --output: its folder %s is a file, not a folder"
+               % (under_file, a_file))
+
+
+# ----------------------------------------------------------------------------- 4. "found:" hint
+
+def test_checkpoint_hint_of_an_unlistable_folder_is_dropped(tmp_path, monkeypatch):
+    from mvsnet import validation
+
+    (tmp_path / "model.ckpt-5.index").write_bytes(b"")
+    prefix = str(tmp_path / "model.ckpt")
+    with pytest.raises(InputError, match=r"found: model\.ckpt-5; --ckpt_step"):
+        dense_input.resolve_checkpoint(prefix, 7)
+    assert validation.resolve_checkpoint is dense_input.resolve_checkpoint   # one copy
+
+    def unlistable(path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "listdir", unlistable)
+    with pytest.raises(InputError) as info:
+        dense_input.resolve_checkpoint(prefix, 7)
+    assert str(info.value).startswith("%s-7: no checkpoint there: missing model.ckpt-7.index" % prefix)
+    assert "found" not in str(info.value)
+    with pytest.raises(InputError, match="no checkpoint there") as info:
+        ck.read_tf1_checkpoint(prefix + "-7")
+    assert "found" not in str(info.value)
+    assert dense_input.checkpoints_in(str(tmp_path)) == []
+
+
+# ----------------------------------------------------------------------------- 5. parity.py
+
+@pytest.fixture
+def reference_inputs(tmp_path):
+    with np.load(os.path.join(FIXTURES, "ref_gru.npz")) as data:
+        ref = {k: data[k] for k in data.files}
+    inputs = {k: ref[k] for k in ("images", "cams", "depth_start", "depth_interval", "depth_end",
+                                   "depth_num", "gt_depth")}
+    return ref, inputs
+
+
+def test_parity_reference_without_the_keys_it_needs(tmp_path, reference_inputs):
+    ref, inputs = reference_inputs
+    only_inputs = tmp_path / "inputs.npz"
+    np.savez(only_inputs, **inputs)
+    proc = run(PARITY, "--reference", only_inputs, "--ckpt", GRU_CKPT + "-100000")
+    error_line(proc, "error: %s: no output to compare: missing every GRU output key (wta_depth_inv, "
+               % only_inputs, "grad/<variable>", status=2)
+    no_images = tmp_path / "no_images.npz"
+    np.savez(no_images, **{k: v for k, v in ref.items() if k not in ("images", "gt_depth")})
+    proc = run(PARITY, "--reference", no_images, "--ckpt", GRU_CKPT + "-100000")
+    error_line(proc, "error: %s: missing input keys images, gt_depth" % no_images, status=2)
+
+
+def test_parity_reference_of_bad_shape_or_other_network(tmp_path, reference_inputs):
+    ref, _ = reference_inputs
+    cropped = tmp_path / "cropped.npz"
+    np.savez(cropped, **dict(ref, images=ref["images"][:, :, :100]))
+    proc = run(PARITY, "--reference", cropped, "--ckpt", GRU_CKPT + "-100000")
+    error_line(proc, "error: %s: images are 160x100 (WxH); the GRU network needs multiples of 16"
+               % cropped, status=2)
+    other = os.path.join(FIXTURES, "ref_3dcnns.npz")
+    proc = run(PARITY, "--reference", other, "--ckpt", GRU_CKPT + "-100000", "--regularization", "GRU")
+    error_line(proc, "error: %s: a 3DCNNs reference (it has depth, prob, train_depth, train_prob), not "
+               "a GRU one: --regularization 3DCNNs?" % other, status=2)
+
+
+def test_parity_output_checked_before_the_run(a_file):
+    out = a_file / "out.npz"
+    proc = run(PARITY, "--reference", os.path.join(FIXTURES, "ref_gru.npz"), "--ckpt", GRU_CKPT + "-100000",
+               "--output", out)
+    error_line(proc, "error: %s: cannot write --output: its folder %s is a file" % (out, a_file), status=2)
+    assert "keys compared" not in proc.stdout
+
+
+# ----------------------------------------------------------------------------- 6. out of memory
+
+RAISE_OOM = """
+import tensorflow as tf
+from mvsnet import inference
+
+def _network_function(model, options, refinement=False):
+    def network(images, cams):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+    return network
+
+inference.network_function = _network_function
+"""
+
+
+def test_test_py_out_of_memory_is_one_line(scene):
+    proc = run(TEST, *scene_args(scene), code=RAISE_OOM)
+    error_line(proc, "error: %s: out of memory at 160x128x32 (GRU) — %s" % (scene, OOM_ADVICE))
+
+
+def _stub_model(regularization):
+    return types.SimpleNamespace(regularization=regularization, refinement=False)
+
+
+@pytest.mark.parametrize("regularization,error", [("GRU", "tf"), ("3DCNNs", "tf"), ("GRU", "memory")])
+def test_inference_out_of_memory_names_size_and_flags(scene, monkeypatch, regularization, error):
+    import tensorflow as tf
+
+    from mvsnet import inference
+
+    def network_function(model, options, refinement=False):
+        def network(images, cams):
+            if error == "tf":
+                raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+            raise MemoryError("std::bad_alloc")
+        return network
+
+    monkeypatch.setattr(inference, "network_function", network_function)
+    options = dense_input.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8,
+                                  regularization=regularization)
+    with pytest.raises(InputError) as info:
+        inference.run(str(scene), None, None, options, model=_stub_model(regularization), log=lambda s: None)
+    assert str(info.value) == "%s: out of memory at 160x128x32 (%s) — %s" % (scene, regularization, OOM_ADVICE)
+
+
+def test_inference_out_of_memory_while_reading(scene, monkeypatch):
+    from mvsnet import inference
+
+    def prepare(plan, options):
+        raise MemoryError()
+
+    monkeypatch.setattr(dense_input, "prepare_view_set", prepare)
+    options = dense_input.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8)
+    with pytest.raises(InputError, match=re.escape("out of memory at 160x128x32 (GRU) — " + OOM_ADVICE)):
+        inference.run(str(scene), None, None, options, model=_stub_model("GRU"), log=lambda s: None)
+
+
+def test_training_step_out_of_memory(dtu_root, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from mvsnet import trainer, training
+
+    def step(self, *batch):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+    monkeypatch.setattr(training.TrainStep, "__call__", step)
+    config = trainer.TrainConfig(dataset="dtu", data_root=dtu_root, max_d=8, epoch=1, seed=0,
+                                 log_folder=str(tmp_path / "logs"), model_folder=str(tmp_path / "models"))
+    with pytest.raises(InputError) as info:
+        trainer.train(config, warn=lambda s: None, out=lambda s: None)
+    assert str(info.value) == ("%s: out of memory at 96x64x8 (GRU training, batch 1) — lower --max_d "
+                               "or --batch_size" % dtu_root)
+
+
+def test_validation_out_of_memory(dtu_root, tmp_path, monkeypatch):
+    from mvsnet import validation
+
+    def make_evaluator(model, max_d, inverse_depth):
+        def evaluate(images, cams, gt):
+            raise MemoryError()
+        return evaluate
+
+    monkeypatch.setattr(validation, "make_evaluator", make_evaluator)
+    config = validation.ValidateConfig(data_root=dtu_root, regularization="GRU", max_d=8,
+                                       pretrained_model_ckpt_path=GRU_CKPT, ckpt_step=STEP,
+                                       validation_result_path=str(tmp_path / "val.txt"))
+    with pytest.raises(InputError) as info:
+        validation.validate(config, warn=lambda s: None, out=lambda s: None)
+    assert str(info.value).startswith("%s: out of memory at 96x64x8 (GRU) — lower --max_d" % dtu_root)
+    assert not (tmp_path / "val.txt").exists()
+
+
+# ----------------------------------------------------------------------------- 7. sample_scale
+
+SAMPLE_SCALE = "--sample_scale must be 0.25, got 0.5: the depth maps are always 1/4 of the network " \
+               "input because the feature towers downsample the images by 4"
+
+
+def test_sample_scale_other_than_a_quarter_is_rejected(scene, dtu_root, tmp_path):
+    error_line(run(TEST, *scene_args(scene, "--sample_scale", 0.5)), "error: " + SAMPLE_SCALE)
+    assert not (scene / "depths_mvsnet").exists()
+    error_line(run(TRAIN, *train_args(dtu_root, tmp_path, "--sample_scale", 0.5)), "error: " + SAMPLE_SCALE)
+    error_line(run(VALIDATE, *validate_args(dtu_root, tmp_path, "--sample_scale", 0.5)),
+               "error: " + SAMPLE_SCALE)
+    assert sorted(os.listdir(tmp_path)) == ["scene"]
+
+
+# ----------------------------------------------------------------------------- obviously bad flags
+
+@pytest.mark.parametrize("extra,expected", [
+    (["--dense_folder", "{tmp}/nowhere"], "error: {tmp}/nowhere: dense folder does not exist"),
+    (["--regularization", "LSTM"], "error: --regularization must be GRU or 3DCNNs, got 'LSTM'"),
+    (["--max_w", "-16"], "error: --max_w and --max_h must be positive, got -16x128"),
+    (["--view_num", "1"], "error: --view_num must be at least 2 (a reference and a source view"),
+    (["--batch_size", "0"], "error: --batch_size must be at least 1, got 0"),
+    (["--pretrained_model_ckpt_path", "{tmp}/model.ckpt"],
+     "error: {tmp}/model.ckpt-100000: no checkpoint there: missing model.ckpt-100000.index"),
+])
+def test_test_py_bad_flags(scene, tmp_path, extra, expected):
+    extra = [e.format(tmp=tmp_path) for e in extra]
+    error_line(run(TEST, *scene_args(scene, *extra)), expected.format(tmp=tmp_path))
+    assert not (scene / "depths_mvsnet").exists()
+
+
+@pytest.mark.parametrize("extra,expected", [
+    (["--dtu_data_root", "{tmp}/nowhere"], "error: {tmp}/nowhere: DTU data root does not exist"),
+    (["--regularization", "LSTM"], "error: --regularization must be GRU or 3DCNNs, got 'LSTM'"),
+    (["--view_num", "1"], "error: --view_num must be at least 2"),
+    (["--max_d", "-3"], "error: --max_d must be at least 1, got -3"),
+    (["--base_lr", "-1"], "error: --base_lr must be positive, got -1"),
+    (["--max_steps", "-1"], "error: --max_steps must not be negative"),
+    (["--notrain_dtu"], "error: give exactly one training dataset"),
+])
+def test_train_py_bad_flags(dtu_root, tmp_path, extra, expected):
+    extra = [e.format(tmp=tmp_path) for e in extra]
+    error_line(run(TRAIN, *train_args(dtu_root, tmp_path, *extra)), expected.format(tmp=tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("extra,expected", [
+    (["--dtu_data_root", "{tmp}/nowhere"], "error: {tmp}/nowhere: DTU data root does not exist"),
+    (["--validate_set", "kitti"], "error: --validate_set must be one of dtu, blendedmvs, eth3d, got 'kitti'"),
+    (["--view_num", "1"], "error: --view_num must be at least 2, got 1"),
+    (["--batch_size", "-1"], "error: --batch_size must be at least 1, got -1"),
+    (["--pretrained_model_ckpt_path", "{tmp}/model.ckpt"],
+     "error: {tmp}/model.ckpt-100000: no checkpoint there: missing model.ckpt-100000.index"),
+])
+def test_validate_py_bad_flags(dtu_root, tmp_path, extra, expected):
+    extra = [e.format(tmp=tmp_path) for e in extra]
+    error_line(run(VALIDATE, *validate_args(dtu_root, tmp_path, *extra)), expected.format(tmp=tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- the helpers
+
+def test_output_checks_accept_what_can_be_written(tmp_path):
+    assert cli.check_output_folder(str(tmp_path), "--x") == str(tmp_path)
+    assert cli.check_output_folder(str(tmp_path / "new"), "--x") == str(tmp_path / "new")
+    assert cli.check_output_file(str(tmp_path / "a.txt"), "--x", append=True) == str(tmp_path / "a.txt")
+    assert os.listdir(tmp_path) == []          # checking creates nothing
+    cli.make_folder(str(tmp_path / "new" / "sub"), "--x")
+    assert (tmp_path / "new" / "sub").is_dir()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only-bit folder; the "
+                    "FILE/sub cases above cover root")
+def test_output_checks_reject_a_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(InputError, match="--x is not writable: Permission denied"):
+            cli.check_output_folder(str(folder), "--x")
+        with pytest.raises(InputError, match="cannot create --x in .*: Permission denied"):
+            cli.check_output_folder(str(folder / "sub"), "--x")
+        with pytest.raises(InputError, match="its folder .* is not writable: Permission denied"):
+            cli.check_output_file(str(folder / "a.txt"), "--x")
+    finally:
+        folder.chmod(0o755)
