@@ -4,7 +4,7 @@
         cli.run(main)          # main(argv) -> exit status (None = 0)
 
 A user error (:class:`cameras.errors.InputError`, including stray positional
-arguments) prints ``error: <message>`` on stderr and exits with ``error_status``
+arguments and flags absl cannot parse) prints ``error: <message>`` on stderr and exits with ``error_status``
 (1 unless the script says otherwise), without a traceback.
 
 The output checks every script runs before its long work (so that a run does not end,
@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 
-from absl import app
+from absl import app, flags
 
 from cameras.errors import InputError
 
@@ -29,7 +29,16 @@ def reject_extra_arguments(argv):
 
 
 def run(main, error_status=1):
-    """app.run(main) with InputError turned into one line and ``error_status``."""
+    """app.run(main) with InputError, and a flag absl cannot parse (unknown, or a value
+    of the wrong type), turned into one line and ``error_status``."""
+    def parse(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as err:
+            print("error: %s (--helpshort lists the flags)" % " ".join(str(err).split()),
+                  file=sys.stderr, flush=True)
+            sys.exit(error_status)
+
     def entry(argv):
         try:
             status = main(argv)
@@ -39,7 +48,7 @@ def run(main, error_status=1):
             sys.exit(error_status)
         sys.exit(status or 0)
 
-    app.run(entry)
+    app.run(entry, flags_parser=parse)
 
 
 # ----------------------------------------------------------------------------- outputs

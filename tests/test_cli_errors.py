@@ -388,6 +388,17 @@ def test_validate_py_bad_flags(dtu_root, tmp_path, extra, expected):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("script,args,expected,status", [
+    (TEST, ["--max_d", "abc"], "error: flag --max_d=abc: invalid literal for int()", 1),
+    (TRAIN, ["--max_dd", "3"], "error: Unknown command line flag 'max_dd'. Did you mean: max_d ?", 1),
+    (PARITY, ["--regularization", "LSTM"], "error: flag --regularization=LSTM: value should be one of "
+     "<GRU|3DCNNs>", 2),
+])
+def test_flags_absl_cannot_parse(script, args, expected, status):
+    line = error_line(run(script, *args), expected, status=status)
+    assert line.endswith("(--helpshort lists the flags)")
+
+
 # ----------------------------------------------------------------------------- the helpers
 
 def test_output_checks_accept_what_can_be_written(tmp_path):
