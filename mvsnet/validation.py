@@ -32,8 +32,8 @@ from cameras.errors import InputError
 from mvsnet import checkpoint as ck
 from mvsnet import cli
 from mvsnet import loss as mvs_loss
-from mvsnet.dense_input import check_sample_scale, resolve_checkpoint
 from mvsnet import training_data as data
+from mvsnet.dense_input import check_sample_scale, resolve_checkpoint
 from mvsnet.model import RMVSNet
 
 VALIDATE_SETS = ("dtu", "blendedmvs", "eth3d")

@@ -22,7 +22,10 @@ for every gradient past 1e-3 (the port recomputed on inputs perturbed by 1e-6) a
 accepts the key when its error is within twice the measured sensitivity; such keys are
 printed as ``ok~``.  Without the flag the tolerances above are applied as they are.
 
-Exit status 1 when any key is past its tolerance, 2 on bad input.
+Exit status 1 when any key is past its tolerance, 2 on bad input, checked before the port
+runs (one line ``error: PATH: problem`` on stderr): a reference that is not an npz, lacks
+input keys, has inputs of the wrong shape, has no output the port produces for
+--regularization (or those of the other network), or an --output that cannot be written.
 """
 
 import os
