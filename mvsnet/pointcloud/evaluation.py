@@ -79,8 +79,8 @@ def point_metrics(pred, gt, tau, max_dist=None, voxel=0.0):
         raise InputError("the ground-truth cloud has no points")
     out = {"pred_points": len(pred), "gt_points": len(gt), "tau": tau}
     if len(pred) == 0:
-        out.update(accuracy=float("inf"), completeness=float("inf"), precision=0.0, recall=0.0,
-                   fscore=0.0)
+        out.update(accuracy=float("inf"), completeness=float("inf"), overall=float("inf"),
+                   precision=0.0, recall=0.0, fscore=0.0)
         return out
     d_pred = cKDTree(gt).query(pred)[0]
     d_gt = cKDTree(pred).query(gt)[0]

@@ -1,0 +1,84 @@
+#!/usr/bin/env python
+"""Speed of the built-in fusion (mvsnet/depthfusion.py, fusibile mode) against a plain NumPy
+loop over all view pairs, on a synthetic scene of DTU's shape.
+
+    python tools/benchmark_fusion.py OUT [--views 49] [--width 400] [--height 300] [--baseline_refs 49]
+
+Makes OUT with tools/synthetic.py (49 views of 400x300: the depth-map size of a DTU scan at
+the paper's 1600x1200 input) unless it exists, writes OUT/depths_mvsnet/ from the exact
+ground truth (probability 1, every pixel kept), then times
+  1. mvsnet.pointcloud.fusion.fuse_dense_folder (the XLA kernel; the first view includes
+     compiling it), and
+  2. fuse_reference_numpy (the same algorithm, one source view at a time in NumPy) on the
+     first --baseline_refs reference views, extrapolated to all views when fewer.
+Prints wall and CPU seconds, fused points and points per second. Not part of the tests.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+
+from mvsnet.pfm import write_pfm
+from mvsnet.pointcloud import fusion
+from mvsnet.pointcloud.views import DenseOutput
+
+
+def make_scene(out, views, width, height):
+    if not os.path.isdir(os.path.join(out, "images")):
+        from tools.synthetic import write_dense
+
+        write_dense(out, views=views, width=width, height=height, supersample=1, arc_deg=60.0)
+    depth_folder = os.path.join(out, "depths_mvsnet")
+    os.makedirs(depth_folder, exist_ok=True)
+    for i in range(views):
+        depth = np.load(os.path.join(out, "gt", "%08d_depth.npy" % i))
+        write_pfm(os.path.join(depth_folder, "%08d_init.pfm" % i), depth)
+        write_pfm(os.path.join(depth_folder, "%08d_prob.pfm" % i), np.ones_like(depth))
+        shutil.copy(os.path.join(out, "cams", "%08d_cam.txt" % i), os.path.join(depth_folder, "%08d.txt" % i))
+        shutil.copy(os.path.join(out, "images", "%08d.jpg" % i), os.path.join(depth_folder, "%08d.jpg" % i))
+
+
+def timed(fn):
+    wall, cpu = time.time(), time.process_time()
+    result = fn()
+    return result, time.time() - wall, time.process_time() - cpu
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out")
+    ap.add_argument("--views", type=int, default=49)
+    ap.add_argument("--width", type=int, default=400)
+    ap.add_argument("--height", type=int, default=300)
+    ap.add_argument("--baseline_refs", type=int, default=49)
+    a = ap.parse_args(argv)
+    make_scene(a.out, a.views, a.width, a.height)
+    lines = []
+    cloud, wall, cpu = timed(lambda: fusion.fuse_dense_folder(a.out, 0.8, 0.25, 3))
+    lines.append("built-in (XLA kernel): %d views %dx%d, %d points, %.1f s wall, %.1f s CPU, %.0f points/s"
+                 % (a.views, a.width, a.height, len(cloud.points), wall, cpu, len(cloud.points) / wall))
+    _, w1, _ = timed(lambda: fusion.fuse_dense_folder(a.out, 0.8, 0.25, 3))
+    lines.append("built-in, second run (kernel compiled): %.1f s wall" % w1)
+    out = DenseOutput(a.out)
+    handle, depths, images, geos = fusion.load_scratch(out, 0.8, os.path.join(a.out, "points_mvsnet"))
+    with handle:
+        refs = min(a.baseline_refs, len(geos))
+
+        def baseline():
+            return sum(len(fusion.fuse_reference_numpy(r, depths, images, geos, 0.25, 3)[0]) for r in range(refs))
+
+        points, wall, cpu = timed(baseline)
+        scale = len(geos) / refs
+        lines.append("plain NumPy loop: %d of %d reference views, %d points, %.1f s wall, %.1f s CPU "
+                     "(all views: ~%.0f s wall), %.0f points/s"
+                     % (refs, len(geos), points, wall, cpu, wall * scale, points / wall))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
