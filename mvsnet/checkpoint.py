@@ -1,4 +1,4 @@
-"""TF1 checkpoints of the original code <-> Keras weights of :class:`mvsnet.model.RMVSNet`.
+"""TF1 checkpoints of the original code <-> Keras weights of :class:`mvsnet.network.model.RMVSNet`.
 
 The released models (``tf_model_19307/GRU/model.ckpt-100000``, ``3DCNNs/...``) are read
 directly with TensorFlow's checkpoint reader: no TF1 graph and no ``.meta`` file.
@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from cameras.errors import InputError
-from mvsnet.dense_input import checkpoints_in
+from mvsnet.weights import checkpoints_in
 
 # (Keras path relative to its block, TF1 name) — regex and replacement
 NAME_TABLE = [

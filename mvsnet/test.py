@@ -16,7 +16,8 @@ The pipeline itself is mvsnet.inference (library, explicit parameters).
 from absl import flags
 
 from cameras.errors import InputError
-from mvsnet import cli, dense_input, weights
+from mvsnet import cli, weights
+from mvsnet.inference import plan
 
 FLAGS = flags.FLAGS
 
@@ -81,7 +82,7 @@ def main(argv):
     cli.reject_extra_arguments(argv)
     if not FLAGS.dense_folder:
         raise InputError("--dense_folder is required")
-    options = dense_input.Options(
+    options = plan.Options(
         view_num=FLAGS.view_num, max_d=FLAGS.max_d, max_w=FLAGS.max_w, max_h=FLAGS.max_h,
         sample_scale=FLAGS.sample_scale, interval_scale=FLAGS.interval_scale,
         base_image_size=FLAGS.base_image_size, adaptive_scaling=FLAGS.adaptive_scaling,
@@ -91,16 +92,15 @@ def main(argv):
     print("Testing %s with totally %d view inputs (including reference view)"
           % ("R-MVSNet" if options.regularization == "GRU" else "MVSNet", options.view_num), flush=True)
     # everything checkable without TensorFlow first: bad input fails fast and cleanly
-    plans = dense_input.plan_dense_folder(FLAGS.dense_folder, options)
+    plans = plan.plan_dense_folder(FLAGS.dense_folder, options)
     if ckpt_note:
         print(ckpt_note, flush=True)
-    dense_input.resolve_checkpoint(ckpt_path, ckpt_step)
+    weights.resolve_checkpoint(ckpt_path, ckpt_step)
     from mvsnet import quiet_tf
 
     quiet_tf.import_tensorflow()
-    from mvsnet import inference
-
-    inference.run(FLAGS.dense_folder, ckpt_path, ckpt_step, options,
+    from mvsnet.inference import pipeline
+    pipeline.run(FLAGS.dense_folder, ckpt_path, ckpt_step, options,
                   batch_size=FLAGS.batch_size, refinement=FLAGS.refinement, plans=plans)
 
 

@@ -80,7 +80,7 @@ def config_from_flags():
                          "--train_blendedmvg or --train_eth3d%s"
                          % (" (got %s)" % ", ".join("--train_" + n for n, _ in chosen) if chosen else ""))
     dataset, root = chosen[0]
-    from mvsnet.trainer import TrainConfig
+    from mvsnet.training.loop import TrainConfig
     names = ("log_folder", "model_folder", "ckpt_step", "use_pretrain", "view_num", "max_d", "max_w",
              "max_h", "sample_scale", "regularization", "refinement", "num_gpus", "batch_size", "epoch",
              "base_lr", "display", "stepvalue", "snapshot", "gamma", "online_augmentation",
@@ -95,9 +95,9 @@ def main(argv):
     quiet_tf.import_tensorflow()     # stderr stays for warnings and the one error line
     config = config_from_flags()
     config.check()
-    from mvsnet import trainer
+    from mvsnet.training import loop
     print("Training MVSNet with totally %d views inputs (including reference view)" % config.view_num)
-    trainer.train(config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
+    loop.train(config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def main(argv):
     from mvsnet import quiet_tf
 
     quiet_tf.import_tensorflow()     # stderr stays for warnings and the one error line
-    from mvsnet import validation
+    from mvsnet.training import validation
     roots = {"dtu": FLAGS.dtu_data_root, "blendedmvs": FLAGS.blendedmvs_data_root,
              "eth3d": FLAGS.eth3d_data_root}
     names = ("validate_set", "view_num", "max_d", "max_w", "max_h", "sample_scale",

@@ -21,7 +21,7 @@ from absl import flags
 from cameras.atomic import read_bytes, write_bytes_atomic
 from cameras.errors import InputError
 from mvsnet import cli
-from mvsnet.pfm import read_pfm
+from cameras.pfm import read_pfm
 
 FLAGS = flags.FLAGS
 

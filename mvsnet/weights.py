@@ -1,4 +1,6 @@
-"""Where the shipped weights are: the released R-MVSNet GRU checkpoint (DTU, step 100000).
+"""Where checkpoints are: the shipped weights and the original's ``PATH-STEP`` convention.
+
+The shipped weights: the released R-MVSNet GRU checkpoint (DTU, step 100000).
 
     from mvsnet.weights import released_gru_checkpoint
     prefix = released_gru_checkpoint()     # .../weights/rmvsnet_gru_dtu/model.ckpt-100000
@@ -10,7 +12,10 @@ sha256 in ``weights/README.md``). Lookup, first hit wins:
 2. ``<sys.prefix>/share/rmvsnet-tf2/weights/``: where ``pip install .`` puts them
    (``data_files`` of setup.py).
 
-No TensorFlow here (test.py checks its input before TensorFlow starts).
+:func:`resolve_checkpoint` finds the checkpoint a ``--pretrained_model_ckpt_path`` and
+``--ckpt_step`` name (test.py, validate.py), with a "found: ..." hint when it is missing.
+
+No TensorFlow here (the CLIs check their input before TensorFlow starts).
 """
 
 import os
@@ -52,3 +57,38 @@ def released_gru_path_and_step():
     """(path, step) of the shipped GRU weights in test.py's convention (PATH-STEP is read)."""
     prefix = released_gru_checkpoint()
     return prefix[:-len("-%d" % RELEASED_GRU_STEP)], RELEASED_GRU_STEP
+
+
+def resolve_checkpoint(path, step):
+    """The checkpoint the original reads, ``PATH-STEP`` (a TF1 prefix: the original's or one
+    written by this port), or a Keras ``.weights.h5`` file: ``PATH`` itself when it ends in
+    ``.weights.h5`` (then ``step`` is ignored), else ``PATH-STEP.weights.h5``. Checked for
+    existence without TensorFlow; InputError when nothing is there."""
+    if not path:
+        raise InputError("no checkpoint given: set --pretrained_model_ckpt_path (and --ckpt_step)")
+    path = os.fspath(path)
+    if path.endswith(".weights.h5"):
+        if not os.path.isfile(path):
+            raise InputError("no such weights file", path)
+        return path
+    prefix = "%s-%s" % (path, step)
+    if os.path.isfile(prefix + ".index"):
+        return prefix
+    if os.path.isfile(prefix + ".weights.h5"):
+        return prefix + ".weights.h5"
+    found = checkpoints_in(os.path.dirname(prefix) or ".")
+    hint = " (found: %s; --ckpt_step picks the number)" % ", ".join(found[:5]) if found else ""
+    raise InputError("no checkpoint there: missing %s.index (the checkpoint read is "
+                     "--pretrained_model_ckpt_path + '-' + --ckpt_step)%s"
+                     % (os.path.basename(prefix), hint), prefix)
+
+
+def checkpoints_in(folder):
+    """Sorted TF1 checkpoint prefixes (``NAME`` of every ``NAME.index``) in ``folder``, for
+    the "found: ..." hint of a missing checkpoint; [] when the folder does not exist or
+    cannot be listed (the hint is a courtesy: it never turns into an error of its own)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:      # missing, not a folder, unreadable, ...
+        return []
+    return sorted(f[:-len(".index")] for f in names if f.endswith(".index"))

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tolerances as tol
 
 from mvsnet import checkpoint as ck
-from mvsnet.model import RMVSNet
+from mvsnet.network.model import RMVSNet
 
 BLOCKS = os.path.join(os.path.dirname(__file__), "fixtures", "blocks")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mvsnet import checkpoint as ck
-from mvsnet.model import RMVSNet
+from mvsnet.network.model import RMVSNet
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 GRU_CKPT = os.path.join(FIXTURES, "ckpt_gru", "model.ckpt-100000")

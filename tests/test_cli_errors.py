@@ -20,7 +20,9 @@ import pytest
 
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
-from mvsnet import cli, dense_input
+from mvsnet import cli
+from mvsnet.inference import plan
+from mvsnet import weights
 from tools import synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -168,26 +170,26 @@ def test_convert_checkpoint_output_in_a_missing_or_unwritable_folder(tmp_path, a
 # ----------------------------------------------------------------------------- 4. "found:" hint
 
 def test_checkpoint_hint_of_an_unlistable_folder_is_dropped(tmp_path, monkeypatch):
-    from mvsnet import validation
+    from mvsnet.training import validation
 
     (tmp_path / "model.ckpt-5.index").write_bytes(b"")
     prefix = str(tmp_path / "model.ckpt")
     with pytest.raises(InputError, match=r"found: model\.ckpt-5; --ckpt_step"):
-        dense_input.resolve_checkpoint(prefix, 7)
-    assert validation.resolve_checkpoint is dense_input.resolve_checkpoint   # one copy
+        weights.resolve_checkpoint(prefix, 7)
+    assert validation.resolve_checkpoint is weights.resolve_checkpoint   # one copy
 
     def unlistable(path):
         raise PermissionError(13, "Permission denied", path)
 
     monkeypatch.setattr(os, "listdir", unlistable)
     with pytest.raises(InputError) as info:
-        dense_input.resolve_checkpoint(prefix, 7)
+        weights.resolve_checkpoint(prefix, 7)
     assert str(info.value).startswith("%s-7: no checkpoint there: missing model.ckpt-7.index" % prefix)
     assert "found" not in str(info.value)
     with pytest.raises(InputError, match="no checkpoint there") as info:
         ck.read_tf1_checkpoint(prefix + "-7")
     assert "found" not in str(info.value)
-    assert dense_input.checkpoints_in(str(tmp_path)) == []
+    assert weights.checkpoints_in(str(tmp_path)) == []
 
 
 # ----------------------------------------------------------------------------- 5. parity.py
@@ -239,14 +241,13 @@ def test_parity_output_checked_before_the_run(a_file):
 
 RAISE_OOM = """
 import tensorflow as tf
-from mvsnet import inference
-
+from mvsnet.inference import pipeline
 def _network_function(model, options, refinement=False):
     def network(images, cams):
         raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
     return network
 
-inference.network_function = _network_function
+pipeline.network_function = _network_function
 """
 
 
@@ -263,7 +264,7 @@ def _stub_model(regularization):
 def test_inference_out_of_memory_names_size_and_flags(scene, monkeypatch, regularization, error):
     import tensorflow as tf
 
-    from mvsnet import inference
+    from mvsnet.inference import pipeline
 
     def network_function(model, options, refinement=False):
         def network(images, cams):
@@ -272,45 +273,45 @@ def test_inference_out_of_memory_names_size_and_flags(scene, monkeypatch, regula
             raise MemoryError("std::bad_alloc")
         return network
 
-    monkeypatch.setattr(inference, "network_function", network_function)
-    options = dense_input.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8,
-                                  regularization=regularization)
+    monkeypatch.setattr(pipeline, "network_function", network_function)
+    options = plan.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8,
+                           regularization=regularization)
     with pytest.raises(InputError) as info:
-        inference.run(str(scene), None, None, options, model=_stub_model(regularization), log=lambda s: None)
+        pipeline.run(str(scene), None, None, options, model=_stub_model(regularization), log=lambda s: None)
     assert str(info.value) == "%s: out of memory at 160x128x32 (%s) — %s" % (scene, regularization, OOM_ADVICE)
 
 
 def test_inference_out_of_memory_while_reading(scene, monkeypatch):
-    from mvsnet import inference
+    from mvsnet.inference import pipeline, prepare
 
-    def prepare(plan, options):
+    def failing_prepare(view_set_plan, options):
         raise MemoryError()
 
-    monkeypatch.setattr(dense_input, "prepare_view_set", prepare)
-    options = dense_input.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8)
+    monkeypatch.setattr(prepare, "prepare_view_set", failing_prepare)
+    options = plan.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8)
     with pytest.raises(InputError, match=re.escape("out of memory at 160x128x32 (GRU) — " + OOM_ADVICE)):
-        inference.run(str(scene), None, None, options, model=_stub_model("GRU"), log=lambda s: None)
+        pipeline.run(str(scene), None, None, options, model=_stub_model("GRU"), log=lambda s: None)
 
 
 def test_training_step_out_of_memory(dtu_root, tmp_path, monkeypatch):
     import tensorflow as tf
 
-    from mvsnet import trainer, training
+    from mvsnet.training import loop, step as train_step
 
     def step(self, *batch):
         raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
 
-    monkeypatch.setattr(training.TrainStep, "__call__", step)
-    config = trainer.TrainConfig(dataset="dtu", data_root=dtu_root, max_d=8, epoch=1, seed=0,
+    monkeypatch.setattr(train_step.TrainStep, "__call__", step)
+    config = loop.TrainConfig(dataset="dtu", data_root=dtu_root, max_d=8, epoch=1, seed=0,
                                  log_folder=str(tmp_path / "logs"), model_folder=str(tmp_path / "models"))
     with pytest.raises(InputError) as info:
-        trainer.train(config, warn=lambda s: None, out=lambda s: None)
+        loop.train(config, warn=lambda s: None, out=lambda s: None)
     assert str(info.value) == ("%s: out of memory at 96x64x8 (GRU training, batch 1) — lower --max_d "
                                "or --batch_size" % dtu_root)
 
 
 def test_validation_out_of_memory(dtu_root, tmp_path, monkeypatch):
-    from mvsnet import validation
+    from mvsnet.training import validation
 
     def make_evaluator(model, max_d, inverse_depth):
         def evaluate(images, cams, gt):

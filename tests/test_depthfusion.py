@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from mvsnet.pfm import read_pfm, write_pfm
+from cameras.pfm import read_pfm, write_pfm
 from mvsnet.pointcloud import gipuma
 from mvsnet.pointcloud.ply import read_ply
 from mvsnet.visualize import read_dmb

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from mvsnet.pfm import write_pfm
+from cameras.pfm import write_pfm
 from mvsnet.pointcloud import evaluation
 from mvsnet.pointcloud.ply import read_ply, write_ply
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mvsnet import homography as hg
+from mvsnet.network import homography as hg
 
 F, CX, CY = 20.0, 8.0, 6.0
 

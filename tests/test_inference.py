@@ -1,4 +1,4 @@
-"""mvsnet/test.py and mvsnet.inference / mvsnet.dense_input: dense-folder depth inference.
+"""mvsnet/test.py and mvsnet.inference (plan, prepare, pipeline, outputs): dense-folder depth inference.
 
 End to end on tests/fixtures/scene_tiny (200x150 images, network input 160x128, 32 planes,
 3 views, the first 2 reference views) with the fixture checkpoints, against the ORIGINAL
@@ -20,8 +20,11 @@ import tolerances as tol
 
 from cameras.camfile import read_cam
 from cameras.errors import InputError
-from mvsnet import dense_input
-from mvsnet.pfm import read_pfm
+from mvsnet.inference import outputs
+from mvsnet.inference import plan
+from mvsnet.inference import prepare
+from mvsnet import weights
+from cameras.pfm import read_pfm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -39,7 +42,7 @@ def options(regularization="GRU", **kw):
     base = dict(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8,
                 regularization=regularization)
     base.update(kw)
-    return dense_input.Options(**base)
+    return plan.Options(**base)
 
 
 def cli_args(folder, regularization="GRU", ckpt=None, **flags):
@@ -141,9 +144,8 @@ def test_output_formats(gru_cli_run):
 
 @pytest.fixture(scope="module")
 def gru_model():
-    from mvsnet import inference
-
-    return inference.load_model("GRU", CKPT["GRU"] + "-%d" % STEP)[0]
+    from mvsnet.inference import pipeline
+    return pipeline.load_model("GRU", CKPT["GRU"] + "-%d" % STEP)[0]
 
 
 def library_maps(model, images, cams):
@@ -169,8 +171,8 @@ def test_maps_equal_the_library_api(gru_cli_run, gru_model):
     kernels, so the comparison is bit for bit."""
     folder = gru_cli_run[0]
     opts = options()
-    plans = dense_input.plan_dense_folder(str(folder), opts)
-    item = dense_input.prepare_view_set(plans[1], opts)
+    plans = plan.plan_dense_folder(str(folder), opts)
+    item = prepare.prepare_view_set(plans[1], opts)
     depth, prob = library_maps(gru_model, item.centered_images, item.scaled_cams)
     out = folder / "depths_mvsnet"
     np.testing.assert_array_equal(depth, read_pfm(str(out / "00000001_init.pfm")))
@@ -193,7 +195,7 @@ def test_tolerances_reject_real_bugs(gru_model):
     of the scaled cameras shifted by half a pixel, and a warp without the half-pixel shift.
     (Measured: 11-73 % of the depth pixels stay equal, probabilities move by 8e-3 to 3.7e-2.)"""
     opts = options()
-    item = dense_input.prepare_view_set(dense_input.plan_dense_folder(SCENE, opts)[0], opts)
+    item = prepare.prepare_view_set(plan.plan_dense_folder(SCENE, opts)[0], opts)
     cam = read_cam(os.path.join(ORIG["GRU"], "00000000.txt"))
     ref = [read_pfm(os.path.join(ORIG["GRU"], "00000000" + k)) for k in ("_init.pfm", "_prob.pfm")]
 
@@ -219,11 +221,10 @@ def test_tolerances_reject_real_bugs(gru_model):
 
 
 def test_batch_size_two_and_a_given_model(tmp_path, gru_model):
-    from mvsnet import inference
-
+    from mvsnet.inference import pipeline
     folder = make_scene(tmp_path)
     lines = []
-    summary = inference.run(str(folder), None, None, options(), batch_size=2, model=gru_model,
+    summary = pipeline.run(str(folder), None, None, options(), batch_size=2, model=gru_model,
                             log=lines.append)
     assert summary["views"] == 2 and len(summary["per_view"]) == 2
     out = folder / "depths_mvsnet"
@@ -233,11 +234,10 @@ def test_batch_size_two_and_a_given_model(tmp_path, gru_model):
 
 def test_library_3dcnns_matches_the_original(tmp_path):
     """3DCNNs (inference_mem, batch statistics): jpg and txt byte for byte, maps up to float noise."""
-    from mvsnet import inference
-
+    from mvsnet.inference import pipeline
     folder = make_scene(tmp_path)
     lines = []
-    inference.run(str(folder), CKPT["3DCNNs"], STEP, options("3DCNNs"), log=lines.append)
+    pipeline.run(str(folder), CKPT["3DCNNs"], STEP, options("3DCNNs"), log=lines.append)
     out = folder / "depths_mvsnet"
     expected = ["%08d%s" % (i, k) for i in range(REFS) for k in KINDS]
     assert sorted(os.listdir(out)) == sorted(expected)
@@ -248,19 +248,20 @@ def test_library_3dcnns_matches_the_original(tmp_path):
 def test_refinement_writes_refined_maps(tmp_path):
     """3DCNNs --refinement: the original computes the refined map but never saves it; this
     port also writes it as %08d_refined.pfm (a random-weight model keeps the test small)."""
-    from mvsnet import inference
+    from mvsnet.inference import pipeline
+    from mvsnet.network.model import build_model
 
     folder = make_scene(tmp_path, refs=1)
-    model = inference.build_model("3DCNNs", refinement=True)
+    model = build_model("3DCNNs", refinement=True)
     opts = options("3DCNNs", view_num=2, max_d=8)
-    inference.run(str(folder), None, None, opts, refinement=True, model=model, log=lambda _: None)
+    pipeline.run(str(folder), None, None, opts, refinement=True, model=model, log=lambda _: None)
     out = folder / "depths_mvsnet"
     assert sorted(os.listdir(out)) == sorted("00000000" + k for k in KINDS + ("_refined.pfm",))
     refined = read_pfm(str(out / "00000000_refined.pfm"))
     assert refined.shape == (32, 40) and np.all(np.isfinite(refined))
     # the fixture checkpoint has no refinement weights: a clear error, before any output
     with pytest.raises(InputError, match="does not fit the 3DCNNs model"):
-        inference.run(str(make_scene(tmp_path, name="s2")), CKPT["3DCNNs"], STEP, opts, refinement=True,
+        pipeline.run(str(make_scene(tmp_path, name="s2")), CKPT["3DCNNs"], STEP, opts, refinement=True,
                       log=lambda _: None)
 
 
@@ -269,10 +270,10 @@ def test_refinement_writes_refined_maps(tmp_path):
 def test_prepare_view_set_as_the_original(tmp_path):
     """Adaptive scale 128/150 (200x150 -> 171x128), centred crop start 5 (py2 floor),
     cameras at 1/4 scale, interval scaled, depth_num from max_d."""
-    plans = dense_input.plan_dense_folder(SCENE, options())
+    plans = plan.plan_dense_folder(SCENE, options())
     assert [p.ref_index for p in plans] == [0, 1, 2, 3, 4]
     assert plans[0].view_ids == [0, 1, 2] and plans[0].depth_num == 32
-    item = dense_input.prepare_view_set(plans[0], options())
+    item = prepare.prepare_view_set(plans[0], options())
     assert item.centered_images.shape == (3, 128, 160, 3) and item.centered_images.dtype == np.float32
     assert item.scaled_ref_image.shape == (32, 40, 3) and item.scaled_ref_image.dtype == np.uint8
     np.testing.assert_allclose(item.centered_images.mean(axis=(1, 2)), 0, atol=1e-4)
@@ -289,9 +290,9 @@ def test_bytescale_as_scipy():
     image = np.array([[[1.5, -2.0, 3.0]], [[0.25, 7.0, -2.0]]], np.float32)
     lo, hi = image.min(), image.max()
     expected = (((image - lo) * np.float32(255.0 / (hi - lo))).clip(0, 255) + 0.5).astype(np.uint8)
-    np.testing.assert_array_equal(dense_input.bytescale(image), expected)
-    assert dense_input.bytescale(image).min() == 0 and dense_input.bytescale(image).max() == 255
-    assert np.all(dense_input.bytescale(np.full((2, 2, 3), 4.0, np.float32)) == 0)  # constant image
+    np.testing.assert_array_equal(outputs.bytescale(image), expected)
+    assert outputs.bytescale(image).min() == 0 and outputs.bytescale(image).max() == 255
+    assert np.all(outputs.bytescale(np.full((2, 2, 3), 4.0, np.float32)) == 0)  # constant image
 
 
 def test_read_image_is_bgr():
@@ -299,16 +300,16 @@ def test_read_image_is_bgr():
 
     path = os.path.join(SCENE, "images", "00000000.jpg")
     rgb = iio.imread(path, pilmode="RGB")  # what the oracle calls
-    np.testing.assert_array_equal(dense_input.read_image(path), rgb[:, :, ::-1])
+    np.testing.assert_array_equal(prepare.read_image(path), rgb[:, :, ::-1])
 
 
 def test_checkpoint_path_is_path_dash_step(tmp_path):
-    assert dense_input.resolve_checkpoint(CKPT["GRU"], STEP) == CKPT["GRU"] + "-100000"
+    assert weights.resolve_checkpoint(CKPT["GRU"], STEP) == CKPT["GRU"] + "-100000"
     keras_file = tmp_path / "m.weights.h5"
     keras_file.write_bytes(b"x")
-    assert dense_input.resolve_checkpoint(str(keras_file), 5) == str(keras_file)
+    assert weights.resolve_checkpoint(str(keras_file), 5) == str(keras_file)
     (tmp_path / "model.ckpt-7.weights.h5").write_bytes(b"x")
-    assert dense_input.resolve_checkpoint(str(tmp_path / "model.ckpt"), 7).endswith("model.ckpt-7.weights.h5")
+    assert weights.resolve_checkpoint(str(tmp_path / "model.ckpt"), 7).endswith("model.ckpt-7.weights.h5")
 
 
 # ----------------------------------------------------------------------------- bad input (CLI)
@@ -357,7 +358,7 @@ def test_cli_requires_dense_folder():
 
 def plan_error(folder, **kw):
     with pytest.raises(InputError) as info:
-        dense_input.plan_dense_folder(str(folder), options(**kw))
+        plan.plan_dense_folder(str(folder), options(**kw))
     message = str(info.value)
     assert "\n" not in message
     return message
@@ -418,8 +419,8 @@ def test_network_size_and_crop_errors(tmp_path):
     message = plan_error(folder, adaptive_scaling=False, max_w=224, max_h=144)
     assert message.startswith(str(folder / "images" / "00000000.jpg")) and "exactly" in message
     # without scaling the centred crop of 200x150 to 160x128 is fine
-    plans = dense_input.plan_dense_folder(str(folder), options(adaptive_scaling=False))
-    item = dense_input.prepare_view_set(plans[0], options(adaptive_scaling=False))
+    plans = plan.plan_dense_folder(str(folder), options(adaptive_scaling=False))
+    item = prepare.prepare_view_set(plans[0], options(adaptive_scaling=False))
     assert item.centered_images.shape == (3, 128, 160, 3)
 
 
@@ -427,22 +428,21 @@ def test_truncated_image_fails_when_decoded(tmp_path):
     folder = make_scene(tmp_path)
     path = folder / "images" / "00000001.jpg"
     path.write_bytes(path.read_bytes()[:2000])  # header intact, data cut
-    plans = dense_input.plan_dense_folder(str(folder), options())
+    plans = plan.plan_dense_folder(str(folder), options())
     with pytest.raises(InputError) as info:
-        dense_input.prepare_view_set(plans[0], options())
+        prepare.prepare_view_set(plans[0], options())
     assert str(info.value).startswith(str(path) + ": cannot decode image")
 
 
 def test_run_errors_write_nothing(tmp_path):
     """Checkpoint truncated / of the other regularization, and an image that fails to
     decode: one InputError naming the file, no output folder, inputs untouched."""
-    from mvsnet import inference
-
+    from mvsnet.inference import pipeline
     folder = make_scene(tmp_path)
     before = digest_inputs(folder)
     # the other regularization
     with pytest.raises(InputError) as info:
-        inference.run(str(folder), CKPT["3DCNNs"], STEP, options("GRU"), log=lambda _: None)
+        pipeline.run(str(folder), CKPT["3DCNNs"], STEP, options("GRU"), log=lambda _: None)
     assert "3DCNNs checkpoint, but the model is GRU" in str(info.value)
     # a truncated checkpoint
     ckpt_dir = tmp_path / "ckpt"
@@ -450,7 +450,7 @@ def test_run_errors_write_nothing(tmp_path):
     data = ckpt_dir / "model.ckpt-100000.data-00000-of-00001"
     data.write_bytes(data.read_bytes()[:1000])
     with pytest.raises(InputError) as info:
-        inference.run(str(folder), str(ckpt_dir / "model.ckpt"), STEP, options(), log=lambda _: None)
+        pipeline.run(str(folder), str(ckpt_dir / "model.ckpt"), STEP, options(), log=lambda _: None)
     assert str(info.value).startswith(str(ckpt_dir / "model.ckpt-100000"))
     assert "\n" not in str(info.value)
     assert not (folder / "depths_mvsnet").exists()
@@ -459,7 +459,7 @@ def test_run_errors_write_nothing(tmp_path):
     path.write_bytes(path.read_bytes()[:2000])
     before = digest_inputs(folder)
     with pytest.raises(InputError) as info:
-        inference.run(str(folder), CKPT["GRU"], STEP, options(), log=lambda _: None)
+        pipeline.run(str(folder), CKPT["GRU"], STEP, options(), log=lambda _: None)
     assert str(info.value).startswith(str(path) + ": cannot decode image")
     assert os.listdir(folder / "depths_mvsnet") == []
     assert digest_inputs(folder) == before
@@ -469,7 +469,7 @@ def test_output_folder_is_a_file(tmp_path):
     folder = make_scene(tmp_path)
     (folder / "depths_mvsnet").write_text("mine")
     with pytest.raises(InputError) as info:
-        dense_input.make_output_folder(str(folder))
+        outputs.make_output_folder(str(folder))
     assert str(info.value).startswith(str(folder / "depths_mvsnet") + ": exists but is not a folder")
     assert (folder / "depths_mvsnet").read_text() == "mine"
 
@@ -484,5 +484,5 @@ def test_bad_options():
 def test_missing_sources_are_filled_with_the_reference(tmp_path):
     folder = make_scene(tmp_path)
     (folder / "pair.txt").write_text("1\n0\n1 1 5.0\n")
-    plans = dense_input.plan_dense_folder(str(folder), options())
+    plans = plan.plan_dense_folder(str(folder), options())
     assert plans[0].view_ids == [0, 1, 0] and plans[0].notes

@@ -1,15 +1,17 @@
-"""Layers: hand-checked normalisations, config round trips, loss arithmetic."""
+"""Network blocks (mvsnet.network): hand-checked normalisations, config round trips, loss arithmetic."""
 
 import numpy as np
 import pytest
 
-from mvsnet import layers, loss
-from mvsnet.model import RMVSNet, probability_map, variance_cost
+from mvsnet.network import convgru, cost_regularization, feature_towers, loss, norms, refinement
+from mvsnet.network.cost_volume import variance_cost
+from mvsnet.network.depth_regression import probability_map
+from mvsnet.network.model import RMVSNet
 
 
 def test_group_norm_matches_numpy_with_g_equals_c_over_8():
     x = np.random.default_rng(0).standard_normal((2, 4, 5, 16)).astype(np.float32)
-    gn = layers.GroupNorm()
+    gn = norms.GroupNorm()
     gn.build(x.shape)
     gn.gamma.assign(np.linspace(0.5, 2, 16)); gn.beta.assign(np.linspace(-1, 1, 16))
     groups = x.reshape(2, 4, 5, 2, 8)
@@ -22,7 +24,7 @@ def test_group_norm_matches_numpy_with_g_equals_c_over_8():
 
 def test_layer_norm_is_over_h_w_c_with_tiny_epsilon():
     x = np.random.default_rng(1).standard_normal((2, 3, 4, 4)).astype(np.float32)
-    ln = layers.LayerNorm()
+    ln = norms.LayerNorm()
     out = ln(x).numpy()
     np.testing.assert_allclose(out.reshape(2, -1).mean(1), 0, atol=1e-6)
     np.testing.assert_allclose(out.reshape(2, -1).std(1), 1, atol=1e-5)
@@ -31,15 +33,15 @@ def test_layer_norm_is_over_h_w_c_with_tiny_epsilon():
 
 def test_batch_norm_uses_batch_statistics_unless_told_otherwise():
     x = np.random.default_rng(2).standard_normal((1, 3, 4, 2)).astype(np.float32) * 3 + 5
-    faithful = layers.BatchNorm()
+    faithful = norms.BatchNorm()
     out = faithful(x).numpy()
     np.testing.assert_allclose(out.reshape(-1, 2).mean(0), 0, atol=1e-5)
-    moving = layers.BatchNorm(batch_stats=False)
+    moving = norms.BatchNorm(batch_stats=False)
     moving.build(x.shape)
     moving.moving_mean.assign([1.0, 2.0]); moving.moving_variance.assign([4.0, 9.0])
     np.testing.assert_allclose(moving(x).numpy(), (x - [1, 2]) / np.sqrt(np.array([4, 9]) + 1e-5), rtol=1e-5)
     # training updates the moving statistics with momentum 0.99 and Bessel's correction
-    trained = layers.BatchNorm()
+    trained = norms.BatchNorm()
     trained(x, training=True)
     flat = x.reshape(-1, 2)
     np.testing.assert_allclose(trained.moving_mean.numpy(), 0.01 * flat.mean(0), rtol=1e-5)
@@ -47,7 +49,7 @@ def test_batch_norm_uses_batch_statistics_unless_told_otherwise():
 
 
 def test_gru_cell_keeps_the_state_when_the_update_gate_saturates():
-    cell = layers.ConvGRUCell(2)
+    cell = convgru.ConvGRUCell(2)
     x = np.random.default_rng(3).standard_normal((1, 4, 4, 3)).astype(np.float32)
     h = np.random.default_rng(4).standard_normal((1, 4, 4, 2)).astype(np.float32)
     cell(x, h)
@@ -58,15 +60,15 @@ def test_gru_cell_keeps_the_state_when_the_update_gate_saturates():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: layers.GroupNorm(group_channel=4, name="g"),
-    lambda: layers.BatchNorm(center=False, batch_stats=False, name="b"),
-    lambda: layers.LayerNorm(name="l"),
-    lambda: layers.ConvNorm(16, 5, 2, norm="bn", rank=3, transpose=True, name="3dconv4_0"),
-    lambda: layers.UNetDS2GN(name="t"),
-    lambda: layers.UniNetDS2(norm="gn", name="u"),
-    lambda: layers.RegNetUS0(batch_stats=False, name="r"),
-    lambda: layers.ConvGRUCell(4, name="conv_gru2"),
-    lambda: layers.RefineNet(name="refine"),
+    lambda: norms.GroupNorm(group_channel=4, name="g"),
+    lambda: norms.BatchNorm(center=False, batch_stats=False, name="b"),
+    lambda: norms.LayerNorm(name="l"),
+    lambda: norms.ConvNorm(16, 5, 2, norm="bn", rank=3, transpose=True, name="3dconv4_0"),
+    lambda: feature_towers.UNetDS2GN(name="t"),
+    lambda: feature_towers.UniNetDS2(norm="gn", name="u"),
+    lambda: cost_regularization.RegNetUS0(batch_stats=False, name="r"),
+    lambda: convgru.ConvGRUCell(4, name="conv_gru2"),
+    lambda: refinement.RefineNet(name="refine"),
 ])
 def test_layer_config_round_trips(make):
     layer = make()

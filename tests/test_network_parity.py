@@ -11,7 +11,7 @@ import pytest
 import tolerances as tol
 
 from mvsnet import checkpoint
-from mvsnet.model import RMVSNet
+from mvsnet.network.model import RMVSNet
 from tools import parity
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")

@@ -11,7 +11,7 @@ import pytest
 from cameras.camfile import format_cam, read_cam
 from cameras.dense_folder import fill_missing_views, list_dense_folder, read_view_cams
 from mvsnet import preprocess
-from mvsnet.pfm import pfm_bytes, read_pfm
+from cameras.pfm import pfm_bytes, read_pfm
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 RUNS = {"orig_test_gru": 5, "orig_test_3dcnns": 5, "orig_test_gru_v3": 3, "orig_test_3dcnns_v3": 3}

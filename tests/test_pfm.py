@@ -1,4 +1,4 @@
-"""mvsnet.pfm: byte-exact writing as the original write_pfm, reading both byte orders."""
+"""cameras.pfm: byte-exact writing as the original write_pfm, reading both byte orders."""
 
 import os
 import struct
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cameras.errors import InputError
-from mvsnet.pfm import pfm_bytes, read_pfm, write_pfm
+from cameras.pfm import pfm_bytes, read_pfm, write_pfm
 
 GREY = np.array([[1.0, 2.0, 3.0], [4.0, 5.5, -6.25]], dtype=np.float32)
 # rows bottom first, little endian, scale -1

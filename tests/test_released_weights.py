@@ -21,7 +21,7 @@ import pytest
 from cameras import pair as pair_file
 from cameras.errors import InputError
 from mvsnet import weights
-from mvsnet.pfm import read_pfm
+from cameras.pfm import read_pfm
 from tools import synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,7 +96,7 @@ def test_shipped_files_have_the_sha256_of_the_readme():
 
 def test_shipped_weights_fit_the_gru_model_variable_for_variable():
     from mvsnet import checkpoint as ck
-    from mvsnet.model import RMVSNet
+    from mvsnet.network.model import RMVSNet
 
     model = RMVSNet(regularization="GRU")
     summary = ck.load_tf1_checkpoint(model, SHIPPED)
@@ -183,12 +183,13 @@ def test_random_weights_are_far_worse_on_the_same_scene(scene, tmp_path):
     through the same pipeline fails every shipped-weights threshold by far."""
     import shutil
 
-    from mvsnet import dense_input, inference
+    from mvsnet.inference import pipeline
+    from mvsnet.inference import plan
 
     folder = str(tmp_path / "scene")
     shutil.copytree(scene, folder, ignore=shutil.ignore_patterns("depths_mvsnet"))
-    options = dense_input.Options(view_num=5, max_w=320, max_h=256, max_d=64, interval_scale=0.8)
-    inference.run(folder, RANDOM_GRU, STEP, options, log=lambda line: None)
+    options = plan.Options(view_num=5, max_w=320, max_h=256, max_d=64, interval_scale=0.8)
+    pipeline.run(folder, RANDOM_GRU, STEP, options, log=lambda line: None)
     quality = depth_quality(folder)
     print("random weights:", quality)
     assert quality["median_error"] > RANDOM_MIN_MEDIAN_ERROR
@@ -237,7 +238,7 @@ def test_an_explicit_path_is_read_as_before(tmp_path):
 
 def test_convert_checkpoint_converts_the_shipped_weights(tmp_path):
     from mvsnet import checkpoint as ck
-    from mvsnet.model import RMVSNet
+    from mvsnet.network.model import RMVSNet
 
     output = str(tmp_path / "rmvsnet_gru.weights.h5")
     run = run_script("tools/convert_checkpoint.py", ["--ckpt", SHIPPED, "--regularization", "GRU",

@@ -193,7 +193,7 @@ def test_dense_folder_files_and_formats(tmp_path, depth_line):
 def test_dense_with_foundation_readers(tmp_path):
     camfile = pytest.importorskip("cameras.camfile")
     pair = pytest.importorskip("cameras.pair")
-    pfm = pytest.importorskip("mvsnet.pfm")
+    pfm = pytest.importorskip("cameras.pfm")
     out = str(tmp_path / "d")
     S.write_dense(out, views=3, width=32, height=24, seed=0, depth_line=2, max_d=24, interval_scale=0.8)
     for i in range(3):

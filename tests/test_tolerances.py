@@ -75,7 +75,7 @@ def test_4_plane_probabilities_skip_only_integral_plane_indices():
 
 def test_output_folders(tmp_path):
     from cameras.camfile import write_cam
-    from mvsnet.pfm import write_pfm
+    from cameras.pfm import write_pfm
 
     depth, prob = maps()
     for folder, d in (("ref", depth), ("ours", depth * np.float32(1 + 4e-6))):

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from mvsnet import checkpoint as ck
-from mvsnet import trainer, training
+from mvsnet.network.model import build_model
+from mvsnet.training import loop, step as train_step
 from tools import synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,7 +49,7 @@ def _config(dtu_root, tmp_path, **kwargs):
                 log_folder=str(tmp_path / "logs"), regularization="GRU", max_d=MAX_D, epoch=4,
                 snapshot=1000, seed=0)
     base.update(kwargs)
-    return trainer.TrainConfig(**base)
+    return loop.TrainConfig(**base)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def trained(dtu_root, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("trained")
     warnings, lines = [], []
     config = _config(dtu_root, tmp_path)
-    result = trainer.train(config, warn=warnings.append, out=lines.append)
+    result = loop.train(config, warn=warnings.append, out=lines.append)
     return config, result, warnings, lines
 
 
@@ -87,7 +88,7 @@ def test_resume_continues_exactly(trained, dtu_root, tmp_path):
     for path in glob.glob(os.path.join(folder, "model.ckpt-12.*")):
         shutil.copy(path, os.path.join(resume.model_folder, "GRU"))
     lines = []
-    resumed = trainer.train(resume, warn=lambda text: None, out=lines.append)
+    resumed = loop.train(resume, warn=lambda text: None, out=lines.append)
     assert any(line.startswith("Pre-trained model restored from") and "(global step 12)" in line
                for line in lines)
     assert [h["global_step"] for h in resumed["history"]] == list(range(13, 25))
@@ -127,11 +128,11 @@ def test_train_cli_3dcnns_refinement_snapshots_and_summaries(dtu_root, tmp_path)
     assert "epoch 0, step 1, global_step 2, loss = " in run.stdout
     prefix = str(models / "3DCNNs" / "model.ckpt-2")
     assert os.path.isfile(prefix + ".index") and os.path.isfile(str(models / "3DCNNs" / "model.ckpt-1.index"))
-    model = trainer.build_model("3DCNNs", refinement=True)
+    model = build_model("3DCNNs", refinement=True)
     summary = ck.load_weights(model, prefix)       # what test.py does
     assert summary["global_step"] == 2
     assert any("refine" in name for name in ck.read_tf1_checkpoint(prefix))
-    from mvsnet import validation      # validate.py restores it into its refinement-free graph
+    from mvsnet.training import validation      # validate.py restores it into its refinement-free graph
     assert validation._has_refinement("3DCNNs", prefix)
     assert not validation._has_refinement("3DCNNs", ck_fixture("ckpt_3dcnns"))
 
@@ -162,10 +163,10 @@ def test_train_cli_errors_are_one_line(dtu_root, tmp_path):
 
 
 def test_validate_cli(dtu_root, tmp_path):
-    model = trainer.build_model("GRU")
-    optimizer = training.make_optimizer()
+    model = build_model("GRU")
+    optimizer = train_step.make_optimizer()
     optimizer.build(model.trainable_variables)
-    training.save_snapshot(model, optimizer, str(tmp_path / "GRU" / "model.ckpt-3"))
+    train_step.save_snapshot(model, optimizer, str(tmp_path / "GRU" / "model.ckpt-3"))
     result = tmp_path / "results.txt"
     result.write_text("earlier line\n")
     # cam files say "425 2.5": interval 2.5 * 32 = 80, 8 planes over 425..1065
@@ -194,7 +195,9 @@ import numpy as np
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from mvsnet import checkpoint as ck, trainer, training, training_data as data
+from mvsnet import checkpoint as ck
+from mvsnet.network.model import build_model
+from mvsnet.training import data, loop, step as train_step
 
 root, D, LR = sys.argv[1], 8, 0.01
 # fixed initial weights: with some random initialisations the first layers' gradients are
@@ -206,21 +209,21 @@ samples = data.sample_list("dtu", root, 3, "training").samples[:1]
 opts = data.DataOptions(dataset="dtu", view_num=3, max_d=D)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
-    model = trainer.build_model("GRU")
-    optimizer = training.make_optimizer(LR)
-    step = training.TrainStep(model, optimizer, D, strategy)
-reference = trainer.build_model("GRU")
+    model = build_model("GRU")
+    optimizer = train_step.make_optimizer(LR)
+    step = train_step.TrainStep(model, optimizer, D, strategy)
+reference = build_model("GRU")
 for a, b in zip(reference.weights, model.weights):
     a.assign(b.numpy())
 errors = data.ItemErrors()
-# what trainer.train feeds: one input pipeline, per-replica batches of 1 taken in turn
+# what loop.train feeds: one input pipeline, per-replica batches of 1 taken in turn
 batches = strategy.distribute_datasets_from_function(
     lambda ctx: data.training_dataset(samples, opts, "GRU", ctx.get_per_replica_batch_size(2), errors))
 out = step(*next(iter(batches)))
 # the same two items (forward and reversed) as one batch on one device: the loss is the
 # sum over the batch, so its gradient / 2 is the mean of the two replicas' gradients
 both = next(iter(data.training_dataset(samples, opts, "GRU", 2, errors)))
-values, grads = training.loss_and_grads(reference, *both, D)
+values, grads = train_step.loss_and_grads(reference, *both, D)
 assert strategy.num_replicas_in_sync == 2 and int(optimizer.iterations.numpy()) == 1
 assert abs(float(out["loss"]) - float(values["loss"]) / 2) < 1e-5 * float(values["loss"])
 after, before = ck.model_tf1_names(model), ck.model_tf1_names(reference)
@@ -247,11 +250,11 @@ def test_two_devices_average_their_gradients(dtu_root, tmp_path):
 def test_config_checks():
     from cameras.errors import InputError
     with pytest.raises(InputError, match="regularization"):
-        trainer.TrainConfig(regularization="LSTM").check()
+        loop.TrainConfig(regularization="LSTM").check()
     with pytest.raises(InputError, match="max_d"):
-        trainer.TrainConfig(max_d=2).check()
+        loop.TrainConfig(max_d=2).check()
     import tensorflow as tf
     if len(tf.config.list_physical_devices("GPU")) < 2:
         with pytest.raises(InputError, match="--num_gpus 2 but"):
-            trainer.make_strategy(num_gpus=2)
-    assert dataclasses.asdict(trainer.TrainConfig())["max_d"] == 192
+            loop.make_strategy(num_gpus=2)
+    assert dataclasses.asdict(loop.TrainConfig())["max_d"] == 192

@@ -1,4 +1,4 @@
-"""The training step (mvsnet/training.py): TF1 RMSProp, learning rate, training-path
+"""The training step (mvsnet/step.py): TF1 RMSProp, learning rate, training-path
 parity with the original graph, snapshot layout and round trip."""
 
 import os
@@ -10,8 +10,8 @@ import tolerances as tol
 
 import keras
 from mvsnet import checkpoint as ck
-from mvsnet import training
-from mvsnet.model import RMVSNet
+from mvsnet.training import step as train_step
+from mvsnet.network.model import RMVSNet
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 CKPT = {"GRU": os.path.join(FIXTURES, "ckpt_gru", "model.ckpt-100000"),
@@ -29,7 +29,7 @@ TF1_MOM = [0.0012519365409389138, 0.0013556864578276873, 0.0013534694444388151]
 
 def test_rmsprop_is_tf1_rmsprop_bit_for_bit():
     w = keras.Variable(np.array([1.0, -2.0, 3.0], np.float32), name="w")
-    opt = training.make_optimizer(base_lr=0.001, stepvalue=3, gamma=0.9)
+    opt = train_step.make_optimizer(base_lr=0.001, stepvalue=3, gamma=0.9)
     opt.build([w])
     ms, mom = opt.slots(w)
     assert ms.numpy().tolist() == [1.0, 1.0, 1.0] and mom.numpy().tolist() == [0.0, 0.0, 0.0]
@@ -51,7 +51,7 @@ def test_rmsprop_is_tf1_rmsprop_bit_for_bit():
 
 
 def test_learning_rate_is_exponential_not_staircase():
-    schedule = training.learning_rate_schedule(0.001, 10000, 0.9)
+    schedule = train_step.learning_rate_schedule(0.001, 10000, 0.9)
     for step in (0, 1, 5000, 10000, 25000):
         expected = np.float32(0.001) * np.float32(0.9) ** (np.float32(step) / np.float32(10000))
         assert float(schedule(step)) == pytest.approx(float(expected), rel=1e-6)
@@ -68,7 +68,7 @@ def test_training_path_matches_original_graph(regularization):
     ck.load_weights(model, CKPT[regularization])
     names = [k[len("grad/"):] for k in ref if k.startswith("grad/")]
     assert names
-    values, grads = training.loss_and_grads(model, ref["images"], ref["cams"], ref["gt_depth"],
+    values, grads = train_step.loss_and_grads(model, ref["images"], ref["cams"], ref["gt_depth"],
                                             int(ref["depth_num"]), names)
     # depth range read from the cameras, as train.py
     assert np.array_equal(ref["cams"][:, 0, 1, 3, 0], ref["depth_start"])
@@ -82,7 +82,7 @@ def test_training_path_matches_original_graph(regularization):
 def test_loss_and_grads_default_is_every_trainable_variable():
     model = RMVSNet(regularization="3DCNNs")
     with pytest.raises(KeyError):
-        training.loss_and_grads(model, np.zeros((1, 2, 32, 32, 3)), np.zeros((1, 2, 2, 4, 4)),
+        train_step.loss_and_grads(model, np.zeros((1, 2, 32, 32, 3)), np.zeros((1, 2, 2, 4, 4)),
                                 np.zeros((1, 8, 8, 1)), 4, ["no/such/variable"])
 
 
@@ -103,7 +103,7 @@ def _expected_layout(regularization):
 def test_snapshot_has_the_original_layout_and_round_trips(tmp_path, regularization):
     names, stored = _expected_layout(regularization)
     model = RMVSNet(regularization=regularization)
-    opt = training.make_optimizer()
+    opt = train_step.make_optimizer()
     opt.build(model.trainable_variables)
     ck.load_weights(model, CKPT[regularization])
     rng = np.random.default_rng(0)
@@ -112,7 +112,7 @@ def test_snapshot_has_the_original_layout_and_round_trips(tmp_path, regularizati
         ms.assign(rng.uniform(0.5, 2, ms.shape).astype(np.float32))
         mom.assign(rng.normal(0, 1e-3, mom.shape).astype(np.float32))
     opt.iterations.assign(1234)
-    prefix = training.save_snapshot(model, opt, str(tmp_path / "GRU" / "model.ckpt-1234"))
+    prefix = train_step.save_snapshot(model, opt, str(tmp_path / "GRU" / "model.ckpt-1234"))
     written = ck.read_tf1_checkpoint(prefix, with_slots=True)
     assert set(written) == names
     assert written["global_step"].dtype == np.int32 and int(written["global_step"]) == 1234
@@ -130,9 +130,9 @@ def test_snapshot_has_the_original_layout_and_round_trips(tmp_path, regularizati
 
     # resuming restores weights, slots and step
     fresh = RMVSNet(regularization=regularization)
-    fresh_opt = training.make_optimizer()
+    fresh_opt = train_step.make_optimizer()
     fresh_opt.build(fresh.trainable_variables)
-    restored = training.restore_snapshot(fresh, fresh_opt, prefix)
+    restored = train_step.restore_snapshot(fresh, fresh_opt, prefix)
     assert restored["slots"] and restored["global_step"] == 1234
     assert int(fresh_opt.iterations.numpy()) == 1234
     for var, fresh_var in zip(model.trainable_variables, fresh.trainable_variables):
@@ -142,9 +142,9 @@ def test_snapshot_has_the_original_layout_and_round_trips(tmp_path, regularizati
 
 def test_restore_without_slots_keeps_fresh_slots():
     model = RMVSNet(regularization="GRU")
-    opt = training.make_optimizer()
+    opt = train_step.make_optimizer()
     opt.build(model.trainable_variables)
-    restored = training.restore_snapshot(model, opt, CKPT["GRU"])   # slot-free fixture
+    restored = train_step.restore_snapshot(model, opt, CKPT["GRU"])   # slot-free fixture
     assert not restored["slots"] and restored["global_step"] == 100000
     ms, mom = opt.slots(model.trainable_variables[0])
     assert np.all(ms.numpy() == 1) and np.all(mom.numpy() == 0)
@@ -152,9 +152,9 @@ def test_restore_without_slots_keeps_fresh_slots():
 
 def test_restore_rejects_a_checkpoint_of_the_other_network(tmp_path):
     model = RMVSNet(regularization="3DCNNs")
-    opt = training.make_optimizer()
+    opt = train_step.make_optimizer()
     opt.build(model.trainable_variables)
     with pytest.raises(ck.CheckpointError, match="GRU"):
-        training.restore_snapshot(model, opt, CKPT["GRU"])
+        train_step.restore_snapshot(model, opt, CKPT["GRU"])
     with pytest.raises(ck.CheckpointError):
-        training.restore_snapshot(model, opt, str(tmp_path / "model.ckpt-5"))
+        train_step.restore_snapshot(model, opt, str(tmp_path / "model.ckpt-5"))

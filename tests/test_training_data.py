@@ -1,4 +1,4 @@
-"""Training / validation samples (mvsnet/training_data.py) and the online photometric
+"""Training / validation samples (mvsnet.training.data) and the online photometric
 augmentation, on tiny synthetic DTU-layout sets (tools/synthetic.py) and hand-made
 BlendedMVS / ETH3D layouts."""
 
@@ -13,8 +13,8 @@ from cameras.camera import Camera
 from cameras.camfile import read_cam, write_cam
 from cameras.errors import InputError
 from cameras.pair import read_pair, write_pair
-from mvsnet import training_data as data
-from mvsnet.pfm import read_pfm, write_pfm
+from mvsnet.training import data
+from cameras.pfm import read_pfm, write_pfm
 from tools import synthetic
 
 W, H = 96, 64          # images; depth maps are 24 x 16
@@ -168,7 +168,7 @@ def test_dataset_standardises_every_view(dtu_root):
 
 def test_online_augmentation():
     import tensorflow as tf
-    from mvsnet import photometric_augmentation as photaug
+    from mvsnet.training import augmentation as photaug
 
     assert photaug.AUGMENTATIONS == ("random_brightness", "random_contrast", "motion_blur")
     image = np.random.default_rng(0).uniform(0, 255, (32, 40, 3)).astype(np.float32)

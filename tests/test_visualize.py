@@ -11,7 +11,7 @@ import pytest
 
 from cameras.errors import InputError
 from mvsnet import visualize as vis
-from mvsnet.pfm import write_pfm
+from cameras.pfm import write_pfm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

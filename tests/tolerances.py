@@ -40,7 +40,7 @@ import os
 import numpy as np
 
 from cameras.camfile import read_cam
-from mvsnet.pfm import read_pfm
+from cameras.pfm import read_pfm
 
 # depth maps -------------------------------------------------------------------------------
 DEPTH_RTOL = 1e-4

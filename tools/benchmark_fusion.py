@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from mvsnet.pfm import write_pfm
+from cameras.pfm import write_pfm
 from mvsnet.pointcloud import fusion
 from mvsnet.pointcloud.views import DenseOutput
 

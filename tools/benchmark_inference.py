@@ -137,7 +137,7 @@ def command(impl, reg, max_d, folder, args):
 
 def compare_outputs(folder_a, folder_b):
     """Share of equal depth pixels and max |prob difference| over the common views."""
-    from mvsnet.pfm import read_pfm
+    from cameras.pfm import read_pfm
 
     equal = total = 0
     prob_err = 0.0

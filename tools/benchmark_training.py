@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""Seconds per training step: this port (mvsnet/training.py, what train.py runs) vs the
+"""Seconds per training step: this port (mvsnet/step.py, what train.py runs) vs the
 ORIGINAL TF1 training graph, on the same inputs and the same initial weights, in one run.
 
     python tools/benchmark_training.py --regularization GRU --width 320 --height 256 --max_d 32
 
 1. A synthetic DTU-layout sample (tools/synthetic.py, 3 views) is read through the training
-   data pipeline (mvsnet/training_data.py: forced range [425, 937], max_d planes, masked
+   data pipeline (mvsnet.training.data: forced range [425, 937], max_d planes, masked
    ground truth, per-image standardisation).
 2. Ours: RMVSNet + TF1RMSProp in a compiled TrainStep; its initial state (weights, RMSProp
    slots, global_step 0) is written as a TF1 checkpoint.
@@ -42,7 +42,7 @@ def make_inputs(folder, regularization, width, height, max_d, seed):
     """One GRU / 3DCNNs training item of a synthetic DTU-layout scan, as train.py feeds it."""
     import tensorflow as tf
 
-    from mvsnet import training_data as data
+    from mvsnet.training import data
     from tools import synthetic
 
     root = os.path.join(folder, "dtu")
@@ -58,12 +58,13 @@ def make_inputs(folder, regularization, width, height, max_d, seed):
 def run_ours(inputs, args, ckpt_prefix, final_prefix):
     import tensorflow as tf
 
-    from mvsnet import trainer, training
+    from mvsnet.network.model import build_model
+    from mvsnet.training import step as train_step
 
-    model = trainer.build_model(args.regularization, args.refinement)
-    optimizer = training.make_optimizer(args.base_lr, args.stepvalue, args.gamma)
-    step = training.TrainStep(model, optimizer, args.max_d)
-    training.save_snapshot(model, optimizer, ckpt_prefix)      # the shared initial state
+    model = build_model(args.regularization, args.refinement)
+    optimizer = train_step.make_optimizer(args.base_lr, args.stepvalue, args.gamma)
+    step = train_step.TrainStep(model, optimizer, args.max_d)
+    train_step.save_snapshot(model, optimizer, ckpt_prefix)      # the shared initial state
     batch = [tf.constant(inputs[k]) for k in ("images", "cams", "depth")]
     times, losses = [], []
     for _ in range(args.warmup + args.steps):
@@ -72,7 +73,7 @@ def run_ours(inputs, args, ckpt_prefix, final_prefix):
         loss = float(out["loss"])                               # waits for the step
         times.append(time.time() - start)
         losses.append(loss)
-    training.save_snapshot(model, optimizer, final_prefix)
+    train_step.save_snapshot(model, optimizer, final_prefix)
     return {"times": times, "losses": losses, "tf": tf.__version__}
 
 

@@ -5,7 +5,7 @@
 
 Reads the checkpoint directly (no TF1 graph, no .meta), drops optimizer slots and
 global_step, checks that every model variable is there with the right shape, and
-writes a ``.weights.h5`` file for :class:`mvsnet.model.RMVSNet` (atomically; its folder
+writes a ``.weights.h5`` file for :class:`mvsnet.network.model.RMVSNet` (atomically; its folder
 must exist and be writable, which is checked before the checkpoint is read).  Bad input:
 one line ``error: PATH: problem`` on stderr, exit code 1.  The library is
 :mod:`mvsnet.checkpoint`; test.py uses the same code to read TF1 checkpoints directly.
@@ -31,7 +31,7 @@ def main(argv):
     cli.check_output_file(FLAGS.output, "--output")   # before the checkpoint is read
     quiet_tf.import_tensorflow()
     from mvsnet import checkpoint
-    from mvsnet.model import RMVSNet
+    from mvsnet.network.model import RMVSNet
     model = RMVSNet(regularization=FLAGS.regularization, refinement=FLAGS.refinement)
     summary = checkpoint.load_tf1_checkpoint(model, FLAGS.ckpt)
     checkpoint.save_weights(model, FLAGS.output)

@@ -24,7 +24,7 @@ import numpy as np
 
 from cameras.camfile import read_cam
 from cameras.errors import InputError
-from mvsnet.pfm import read_pfm
+from cameras.pfm import read_pfm
 from mvsnet.pointcloud import evaluation
 from mvsnet.pointcloud.ply import read_ply
 

@@ -73,7 +73,7 @@ def check_reference(ref, regularization, path):
     """InputError (naming ``path``) unless the inputs of ``ref`` have the shapes the
     network takes and ``ref`` has an output the port produces for ``regularization``."""
     from cameras.errors import InputError
-    from mvsnet.dense_input import network_multiple
+    from mvsnet.network.spec import network_multiple
 
     shape = ref["images"].shape
     if len(shape) != 5 or shape[-1] != 3 or shape[1] < 2:
@@ -109,12 +109,12 @@ def check_reference(ref, regularization, path):
 
 def training_path(model, images, cams, gt_depth, depth_num, grad_names):
     """Loss, metrics and d loss / d variable (TF1 names) through train.py's own code
-    (:func:`mvsnet.training.loss_and_grads`); the depth range is read from ``cams``."""
+    (:func:`mvsnet.training.step.loss_and_grads`); the depth range is read from ``cams``."""
     from cameras.errors import InputError
-    from mvsnet import training
+    from mvsnet.training import step as train_step
 
     try:
-        return training.loss_and_grads(model, images, cams, gt_depth, depth_num, grad_names)
+        return train_step.loss_and_grads(model, images, cams, gt_depth, depth_num, grad_names)
     except KeyError as err:
         raise InputError("reference has gradient keys for %s" % err.args[0]) from None
 
@@ -221,7 +221,7 @@ def main(argv):
     cli.reject_extra_arguments(argv)
     quiet_tf.import_tensorflow()
     from mvsnet import checkpoint
-    from mvsnet.model import RMVSNet
+    from mvsnet.network.model import RMVSNet
     if not FLAGS.reference or not FLAGS.ckpt:
         raise InputError("--reference and --ckpt are required")
     ref = load_reference(FLAGS.reference, FLAGS.regularization)

@@ -36,7 +36,7 @@ from typing import Optional
 import numpy as np
 
 from cameras.errors import InputError  # noqa: E402
-from mvsnet.pfm import write_pfm  # noqa: E402  (byte-identical to the original write_pfm)
+from cameras.pfm import write_pfm  # noqa: E402  (byte-identical to the original write_pfm)
 from mvsnet.pointcloud.ply import write_ply  # noqa: E402
 
 EPS = 1e-9

@@ -127,7 +127,7 @@ def tf1_tensors(state):
 def check_layout(tensors):
     """Every variable of the port's GRU model is there with its shape, and nothing else."""
     from mvsnet import checkpoint
-    from mvsnet.model import RMVSNet
+    from mvsnet.network.model import RMVSNet
 
     checkpoint.match_variables(RMVSNet(regularization="GRU"), tensors, source="converted .pth")
 

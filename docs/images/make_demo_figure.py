@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from cameras.atomic import write_bytes_atomic
-from mvsnet.pfm import read_pfm
+from cameras.pfm import read_pfm
 from mvsnet.visualize import colorize, rainbow_lut
 
 ZOOM = 2

@@ -128,10 +128,10 @@ def convert_with_planes(ws, options):
 
 
 def _missing_depth_maps(ws, plans):
-    from mvsnet import dense_input
+    from mvsnet.inference import outputs
 
     return [p for p in plans if not all(os.path.isfile(path) for path in
-                                        dense_input.output_paths(ws.depths, p.ref_index).values()
+                                        outputs.output_paths(ws.depths, p.ref_index).values()
                                         if not path.endswith("_refined.pfm"))]
 
 
@@ -201,17 +201,18 @@ def reconstruct(image_dir, workspace, options, log=print):
 
     # 3. R-MVSNet depth maps
     number = 3
-    from mvsnet import dense_input
+    from mvsnet.inference import plan
+    from mvsnet import weights
 
     try:
         model = read_model(os.path.join(ws.dense, "sparse"))
         width = min(v.width for v in model.views)
         height = min(v.height for v in model.views)
         net_w, net_h = network_size(width, height, options.max_w, options.max_h)
-        net_options = dense_input.Options(view_num=options.view_num, max_d=options.max_d or AUTO_PLANES[1], max_w=net_w,
+        net_options = plan.Options(view_num=options.view_num, max_d=options.max_d or AUTO_PLANES[1], max_w=net_w,
                                           max_h=net_h, interval_scale=1.0, regularization="GRU",
                                           inverse_depth=True)
-        plans = dense_input.plan_dense_folder(ws.mvsnet, net_options)
+        plans = plan.plan_dense_folder(ws.mvsnet, net_options)
         todo = _missing_depth_maps(ws, plans)
     except InputError as err:
         raise _stage_error(number, err) from None
@@ -227,13 +228,12 @@ def reconstruct(image_dir, workspace, options, log=print):
         start = time.perf_counter()
         try:
             ckpt_path, ckpt_step = _resolve_checkpoint(options)
-            dense_input.resolve_checkpoint(ckpt_path, ckpt_step)
+            weights.resolve_checkpoint(ckpt_path, ckpt_step)
             from mvsnet import quiet_tf
 
             quiet_tf.import_tensorflow()
-            from mvsnet import inference
-
-            inference.run(ws.mvsnet, ckpt_path, ckpt_step, net_options, plans=todo,
+            from mvsnet.inference import pipeline
+            pipeline.run(ws.mvsnet, ckpt_path, ckpt_step, net_options, plans=todo,
                           log=lambda line: log("  " + line))
         except InputError as err:
             raise _stage_error(number, err) from None

@@ -1,8 +1,8 @@
 """Dense-folder depth inference: the pipeline of the original mvsnet/test.py as a library.
 
-    from mvsnet import dense_input, inference
-    options = dense_input.Options(regularization="GRU", max_w=1600, max_h=1200, max_d=256)
-    summary = inference.run("SCENE", "/path/model.ckpt", 100000, options)
+    from mvsnet.inference import pipeline, plan
+    options = plan.Options(regularization="GRU", max_w=1600, max_h=1200, max_d=256)
+    summary = pipeline.run("SCENE", "/path/model.ckpt", 100000, options)
 
 For every view set of ``SCENE/pair.txt`` the network writes ``SCENE/depths_mvsnet/``
 ``%08d_init.pfm``, ``%08d_prob.pfm``, ``%08d.jpg`` and ``%08d.txt`` as the original.
@@ -19,14 +19,11 @@ import tensorflow as tf
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
 from mvsnet import cli
-from mvsnet import dense_input
-from mvsnet.model import RMVSNet
-
-
-def build_model(regularization, refinement=False):
-    """The network of ``regularization`` ('GRU' or '3DCNNs') for test-time inference;
-    refinement exists only for 3DCNNs (the original ignores it for GRU)."""
-    return RMVSNet(regularization=regularization, refinement=bool(refinement and regularization == "3DCNNs"))
+from mvsnet.inference import outputs
+from mvsnet.inference.plan import plan_dense_folder
+from mvsnet.inference import prepare
+from mvsnet import weights
+from mvsnet.network.model import build_model
 
 
 def load_model(regularization, checkpoint_path, refinement=False):
@@ -101,7 +98,7 @@ def make_dataset(plans, options, batch_size, failures):
     def generate():
         for plan in plans:
             try:
-                item = dense_input.prepare_view_set(plan, options)
+                item = prepare.prepare_view_set(plan, options)
             except Exception as err:  # re-raised by run() in the main thread
                 failures.append(err)
                 return
@@ -133,13 +130,13 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     """Depth maps of every view set of ``dense_folder`` into ``dense_folder/depths_mvsnet``.
 
     ckpt_path, ckpt_step  the checkpoint read is ``ckpt_path-ckpt_step`` (see
-                          :func:`mvsnet.dense_input.resolve_checkpoint`)
-    options               :class:`mvsnet.dense_input.Options`
+                          :func:`mvsnet.weights.resolve_checkpoint`)
+    options               :class:`mvsnet.inference.plan.Options`
     batch_size            view sets per network call (the depth_num of a GRU batch is that of
                           its first reference view, as the original)
     refinement            3DCNNs only: also write ``%08d_refined.pfm``
     log                   called with one line per event (progress, summary)
-    plans                 the view sets from :func:`mvsnet.dense_input.plan_dense_folder`
+    plans                 the view sets from :func:`mvsnet.inference.plan.plan_dense_folder`
                           when already planned
     model                 an RMVSNet with its weights already loaded (then the checkpoint
                           is not read; its compiled graph is reused across calls)
@@ -150,11 +147,11 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     if batch_size < 1:
         raise InputError("--batch_size must be at least 1, got %d" % batch_size)
     if plans is None:
-        plans = dense_input.plan_dense_folder(dense_folder, options)
+        plans = plan_dense_folder(dense_folder, options)
     if refinement and options.regularization == "GRU":
         log("note: --refinement applies to 3DCNNs only; ignored for GRU (as the original)")
     if model is None:
-        checkpoint_path = dense_input.resolve_checkpoint(ckpt_path, ckpt_step)
+        checkpoint_path = weights.resolve_checkpoint(ckpt_path, ckpt_step)
         model, ckpt_summary = load_model(options.regularization, checkpoint_path, refinement)
         log("checkpoint: " + describe_checkpoint(ckpt_summary))
     else:
@@ -168,7 +165,7 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     for plan in plans:
         for note in plan.notes:
             log("note: " + note)
-    folder = dense_input.make_output_folder(dense_folder)
+    folder = outputs.make_output_folder(dense_folder)
     log("%s inference of %d reference view(s), %d views each, network input %dx%d (WxH), "
         "output %s" % (options.regularization, len(plans), options.view_num, options.max_w,
                        options.max_h, folder))
@@ -187,7 +184,7 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
             cams_np, scaled_ref, index = cams.numpy(), scaled_ref.numpy(), index.numpy().tolist()
             batch_plans = plans[done:done + len(index)]
             for b, ref_index in enumerate(index):
-                written += dense_input.write_view_outputs(
+                written += outputs.write_view_outputs(
                     folder, ref_index, out["depth"][b], out["prob"][b], scaled_ref[b], cams_np[b, 0],
                     refined=out["refined"][b] if "refined" in out else None)
             now = time.perf_counter()

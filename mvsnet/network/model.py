@@ -19,39 +19,16 @@ Modes (original names in brackets):
 import keras
 import tensorflow as tf
 
-from mvsnet import homography as hg
-from mvsnet.layers import GRURegularizer, RefineNet, RegNetUS0, UNetDS2GN, UniNetDS2
+from mvsnet.network import homography as hg
+from mvsnet.network.convgru import GRURegularizer
+from mvsnet.network.cost_regularization import RegNetUS0
+from mvsnet.network.cost_volume import variance_cost
+from mvsnet.network.depth_regression import probability_map, soft_argmin_depth
+from mvsnet.network.feature_towers import UniNetDS2
+from mvsnet.network.feature_towers import feature_tower as feature_tower_named
+from mvsnet.network.refinement import RefineNet
 
 REGULARIZATIONS = ("GRU", "3DCNNs")
-FEATURE_TOWERS = ("UNetDS2GN", "UniNetDS2", "UniNetDS2GN")
-
-
-def _feature_tower(kind, batch_stats):
-    if kind == "UNetDS2GN":
-        return UNetDS2GN(name="feature_tower")
-    if kind == "UniNetDS2":
-        return UniNetDS2(norm="bn", batch_stats=batch_stats, name="feature_tower")
-    if kind == "UniNetDS2GN":
-        return UniNetDS2(norm="gn", name="feature_tower")
-    raise ValueError("feature tower must be one of %s, got %r" % (FEATURE_TOWERS, kind))
-
-
-def variance_cost(ref_feature, warped_features, memory_saving=False):
-    """Variance metric over views (ref included), (B, H, W, C): E[f^2] - E[f]^2.
-
-    The same value rounded two ways, as the original: ``sum(f^2)/V - (sum(f)/V)^2``
-    (``inference``, ``inference_*_recurrent``, ``inference_winner_take_all``), or with
-    ``memory_saving`` ``sum(f^2)/V - sum(f)^2/V^2`` (``inference_mem``, test.py's 3DCNNs).
-    """
-    view_num = 1 + len(warped_features)
-    total = ref_feature
-    total2 = tf.square(ref_feature)
-    for warped in warped_features:
-        total = total + warped
-        total2 = total2 + tf.square(warped)
-    if memory_saving:
-        return total2 / view_num - tf.square(total) / (view_num * view_num)
-    return total2 / view_num - tf.square(total / view_num)
 
 
 class RMVSNet(keras.Model):
@@ -77,7 +54,7 @@ class RMVSNet(keras.Model):
         self.batch_stats = batch_stats
         self.warp = warp
         self._warp_fn = hg.warp_transform if warp == "transform" else hg.warp_gather
-        self.feature_tower = _feature_tower(feature_tower, batch_stats)
+        self.feature_tower = feature_tower_named(feature_tower, batch_stats)
         if regularization == "GRU":
             self.gru = GRURegularizer(name="gru")
         else:
@@ -251,8 +228,7 @@ class RMVSNet(keras.Model):
         filtered = tf.squeeze(self.reg_net(volume, training=training), axis=-1)
         prob_volume = tf.nn.softmax(-filtered, axis=1)
         # 3. soft argmin over the linearly sampled depths
-        samples = tf.linspace(depth_start, depth_end, tf.cast(depth_num, tf.int32), axis=1)
-        depth = tf.reduce_sum(samples[:, :, None, None] * prob_volume, axis=1)[..., None]
+        depth = soft_argmin_depth(prob_volume, depth_start, depth_end, depth_num)
         prob = probability_map(prob_volume, depth, depth_start, depth_interval)
         return depth, prob, prob_volume
 
@@ -270,23 +246,8 @@ class RMVSNet(keras.Model):
         return refined * depth_scale + depth_start
 
 
-def probability_map(prob_volume, depth, depth_start, depth_interval):
-    """Sum of the probabilities of the 4 planes around the soft-argmin depth.
-
-    prob_volume (B, D, h, w); depth (B, h, w, 1).  Planes floor-1, floor, ceil, ceil+1,
-    each clipped to [0, D-1] (an integral index counts its plane twice, as the original).
-    """
-    depth_num = tf.shape(prob_volume)[1]
-    index = (depth - tf.reshape(depth_start, [-1, 1, 1, 1])) / tf.reshape(depth_interval, [-1, 1, 1, 1])
-    index = index[..., 0]
-    left0 = tf.clip_by_value(tf.cast(tf.floor(index), tf.int32), 0, depth_num - 1)
-    left1 = tf.clip_by_value(left0 - 1, 0, depth_num - 1)
-    right0 = tf.clip_by_value(tf.cast(tf.math.ceil(index), tf.int32), 0, depth_num - 1)
-    right1 = tf.clip_by_value(right0 + 1, 0, depth_num - 1)
-    by_pixel = tf.transpose(prob_volume, [0, 2, 3, 1])           # (B, h, w, D)
-
-    def pick(i):
-        return tf.gather(by_pixel, i[..., None], batch_dims=3)[..., 0]
-
-    total = pick(left0) + pick(left1) + pick(right0) + pick(right1)
-    return total[..., None]
+def build_model(regularization, refinement=False):
+    """The network the original test.py / train.py build for ``regularization`` ('GRU' or
+    '3DCNNs'); refinement exists only for 3DCNNs (the original ignores it for GRU)."""
+    return RMVSNet(regularization=regularization,
+                   refinement=bool(refinement and regularization == "3DCNNs"))

@@ -26,7 +26,7 @@ import numpy as np
 
 from cameras.atomic import read_bytes, write_bytes_atomic
 from cameras.errors import InputError
-from mvsnet.pfm import write_pfm
+from cameras.pfm import write_pfm
 from mvsnet.pointcloud.views import DenseOutput
 
 GIPUMA_PREFIX = "2333__"

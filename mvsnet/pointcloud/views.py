@@ -14,7 +14,7 @@ import numpy as np
 
 from cameras.camfile import read_cam
 from cameras.errors import InputError
-from mvsnet.pfm import read_pfm
+from cameras.pfm import read_pfm
 
 
 @dataclass

@@ -43,7 +43,7 @@ from cameras.camfile import read_cam
 from cameras.errors import InputError
 from cameras.pair import read_pair
 from mvsnet import preprocess
-from mvsnet.pfm import read_pfm
+from cameras.pfm import read_pfm
 
 DATASETS = ("dtu", "blendedmvs", "blendedmvg", "eth3d")
 
@@ -457,7 +457,7 @@ def validation_items(samples, opts, errors):
 def prepare_images(images, augment=False):
     """Optional online augmentation, then per-image standardisation, of (V, H, W, 3)."""
     import tensorflow as tf
-    from mvsnet import photometric_augmentation as photaug
+    from mvsnet.training import augmentation as photaug
 
     if augment:
         images = tf.stack([photaug.online_augmentation(images[v]) for v in range(images.shape[0])])

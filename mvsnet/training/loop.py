@@ -1,15 +1,15 @@
 """The training loop of the original ``mvsnet/train.py`` (library; the CLI is train.py).
 
-    from mvsnet import trainer
-    config = trainer.TrainConfig(dataset="dtu", data_root="/data/dtu", max_d=128)
-    summary = trainer.train(config)
+    from mvsnet.training import loop
+    config = loop.TrainConfig(dataset="dtu", data_root="/data/dtu", max_d=128)
+    summary = loop.train(config)
 
 What it does, as the original:
 
 * the sample list of the dataset, shuffled once, cycled; ``epoch`` passes of
   len(samples) items (x2 for GRU, whose every sample comes a second time with the depth
   order reversed) in steps of ``batch_size`` items per device;
-* one RMSProp step per batch (:class:`mvsnet.training.TrainStep`), learning rate
+* one RMSProp step per batch (:class:`mvsnet.training.step.TrainStep`), learning rate
   ``base_lr * gamma ** (global_step / stepvalue)``;
 * a progress line every ``display`` steps and TensorBoard scalars ``loss``,
   ``less_one_accuracy``, ``less_three_accuracy``, ``lr`` every ``10 * display`` steps in
@@ -37,10 +37,12 @@ from absl import logging
 
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
-from mvsnet import cli, training
-from mvsnet import training_data as data
-from mvsnet.dense_input import check_sample_scale, checkpoints_in
-from mvsnet.model import RMVSNet
+from mvsnet import cli
+from mvsnet.training import step as train_step
+from mvsnet.training import data
+from mvsnet.network.spec import check_sample_scale
+from mvsnet.weights import checkpoints_in
+from mvsnet.network.model import build_model
 
 
 @dataclasses.dataclass
@@ -158,12 +160,6 @@ def _barrier(strategy):
     reduce_one()
 
 
-def build_model(regularization, refinement=False):
-    """The training network (refinement exists only for 3DCNNs, as the original)."""
-    return RMVSNet(regularization=regularization,
-                   refinement=bool(refinement and regularization == "3DCNNs"))
-
-
 def write_scalars(writer, step, values):
     """TensorBoard scalar summaries (the 'scalars' plugin's layout), without needing the
     tensorboard package: ``tf.summary.write`` with the plugin's metadata."""
@@ -187,7 +183,7 @@ def _next_batch(iterator, errors):
 
 def _check_pretrained(config):
     """InputError unless --use_pretrain has its snapshot (checked before the model is built)."""
-    prefix = training.snapshot_prefix(config.model_folder, config.regularization, config.ckpt_step)
+    prefix = train_step.snapshot_prefix(config.model_folder, config.regularization, config.ckpt_step)
     if not ck.checkpoint_exists(prefix):
         found = checkpoints_in(config.snapshot_folder())
         raise InputError("--use_pretrain: no snapshot there: missing %s.index (the snapshot read is "
@@ -242,11 +238,11 @@ def train(config, strategy=None, warn=logging.warning, out=print):
 
     with strategy.scope():
         model = build_model(config.regularization, config.refinement)
-        optimizer = training.make_optimizer(config.base_lr, config.stepvalue, config.gamma)
-        step_fn = training.TrainStep(model, optimizer, config.max_d, strategy)
+        optimizer = train_step.make_optimizer(config.base_lr, config.stepvalue, config.gamma)
+        step_fn = train_step.TrainStep(model, optimizer, config.max_d, strategy)
     if config.use_pretrain:
-        prefix = training.snapshot_prefix(config.model_folder, config.regularization, config.ckpt_step)
-        restored = training.restore_snapshot(model, optimizer, prefix)
+        prefix = train_step.snapshot_prefix(config.model_folder, config.regularization, config.ckpt_step)
+        restored = train_step.restore_snapshot(model, optimizer, prefix)
         if restored["global_step"] is None:
             optimizer.iterations.assign(config.ckpt_step)
         if not restored["slots"]:
@@ -297,9 +293,9 @@ def train(config, strategy=None, warn=logging.warning, out=print):
                     "less_three_accuracy": metrics["less_three"], "lr": metrics["lr"]})
             last = step == steps_per_epoch - 1 or step_count == config.max_steps
             if global_step % config.snapshot == 0 or last:
-                prefix = training.snapshot_prefix(config.model_folder, config.regularization, global_step)
+                prefix = train_step.snapshot_prefix(config.model_folder, config.regularization, global_step)
                 if chief:
-                    training.save_snapshot(model, optimizer, prefix)
+                    train_step.save_snapshot(model, optimizer, prefix)
                     out("Saving model to %s" % prefix)
                 snapshots.append(prefix)
     if writer is not None:

@@ -1,9 +1,9 @@
 """The training step of the original ``mvsnet/train.py`` as a library.
 
-    from mvsnet import training
+    from mvsnet.training import step as train_step
     model = RMVSNet("GRU")
-    optimizer = training.make_optimizer(base_lr=0.001, stepvalue=10000, gamma=0.9)
-    step = training.TrainStep(model, optimizer, max_d=128)
+    optimizer = train_step.make_optimizer(base_lr=0.001, stepvalue=10000, gamma=0.9)
+    step = train_step.TrainStep(model, optimizer, max_d=128)
     metrics = step(images, cams, depth_image)       # one RMSProp update
 
 Pieces, in the order of the original graph:
@@ -43,7 +43,7 @@ import tensorflow as tf
 
 from cameras.atomic import write_bytes_atomic
 from mvsnet import checkpoint as ck
-from mvsnet import loss as mvs_loss
+from mvsnet.network import loss as mvs_loss
 
 MS_SLOT = "RMSProp"      # TF1 slot name of the mean square (created first)
 MOM_SLOT = "RMSProp_1"   # TF1 slot name of the momentum

@@ -1,7 +1,7 @@
 """Validation of a trained model as the original ``mvsnet/validate.py`` (library; the CLI
 is validate.py).
 
-    from mvsnet import validation
+    from mvsnet.training import validation
     config = validation.ValidateConfig(validate_set="dtu", data_root="/data/dtu",
                                        regularization="GRU", max_d=256,
                                        pretrained_model_ckpt_path="MODELS/GRU/model.ckpt",
@@ -31,10 +31,11 @@ from cameras.atomic import write_bytes_atomic
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
 from mvsnet import cli
-from mvsnet import loss as mvs_loss
-from mvsnet import training_data as data
-from mvsnet.dense_input import check_sample_scale, resolve_checkpoint
-from mvsnet.model import RMVSNet
+from mvsnet.network import loss as mvs_loss
+from mvsnet.training import data
+from mvsnet.network.spec import check_sample_scale
+from mvsnet.weights import resolve_checkpoint
+from mvsnet.network.model import RMVSNet
 
 VALIDATE_SETS = ("dtu", "blendedmvs", "eth3d")
 

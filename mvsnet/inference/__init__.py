@@ -1,0 +1,13 @@
+"""Depth inference on a dense folder, the job of the original ``mvsnet/test.py``.
+
+    plan      test.py's Options; list and check every view set before the network starts
+    prepare   read and preprocess one view set (decode, scale, crop, centre, 1/4 cameras)
+    pipeline  load the model, tf.data + compiled network, the loop over view sets (``run``)
+    outputs   the files of one reference view in ``depths_mvsnet/``
+
+``plan``, ``prepare`` and ``outputs`` are NumPy only; ``pipeline`` imports TensorFlow.
+
+    from mvsnet.inference import pipeline, plan
+    options = plan.Options(regularization="GRU", max_w=1600, max_h=1200, max_d=256)
+    summary = pipeline.run("SCENE", "MODELS/GRU/model.ckpt", 100000, options)
+"""

@@ -1,0 +1,89 @@
+"""The files depth inference writes into ``DENSE/depths_mvsnet/``, as the original test.py:
+``%08d_init.pfm`` (depth), ``%08d_prob.pfm``, ``%08d.jpg`` (1/4-scale reference image),
+``%08d.txt`` (1/4-scale camera) and, with refinement, ``%08d_refined.pfm``; each written
+to a temporary name and renamed. NumPy only.
+"""
+
+import os
+
+import numpy as np
+
+from cameras.atomic import write_bytes_atomic
+from cameras.camfile import write_cam
+from cameras.errors import InputError
+from cameras.pfm import write_pfm
+
+OUTPUT_SUBFOLDER = "depths_mvsnet"
+
+
+def output_folder(dense_folder):
+    return os.path.join(dense_folder, OUTPUT_SUBFOLDER)
+
+
+def make_output_folder(dense_folder):
+    """Create ``DENSE/depths_mvsnet`` (as the original); InputError when it cannot be."""
+    folder = output_folder(dense_folder)
+    if os.path.isdir(folder):
+        return folder
+    if os.path.exists(folder):
+        raise InputError("exists but is not a folder; cannot write the depth maps there", folder)
+    try:
+        os.mkdir(folder)
+    except OSError as e:
+        raise InputError("cannot create the output folder: %s" % (e.strerror or e), folder) from None
+    return folder
+
+
+def bytescale(image):
+    """scipy.misc.bytescale of a float image as scipy.misc.imsave applied it: min..max of the
+    whole array stretched to 0..255 (a constant image becomes 0), rounded by +0.5 after
+    clipping, in the array's own float precision."""
+    image = np.asarray(image)
+    cmin = image.min()
+    cmax = image.max()
+    cscale = cmax - cmin
+    if cscale == 0:
+        cscale = 1
+    scale = 255.0 / cscale
+    data = (image - cmin) * scale
+    return (data.clip(0, 255) + 0.5).astype(np.uint8)
+
+
+def jpeg_bytes(rgb_uint8):
+    """The JPEG imageio / Pillow write with their default settings (quality 75)."""
+    import imageio.v2 as iio
+
+    return iio.imwrite("<bytes>", rgb_uint8, format="jpg")
+
+
+def reference_image_jpeg(scaled_ref_image):
+    """The ``%08d.jpg`` of the original: the 1/4-scale reference image (BGR) as float32,
+    converted to RGB and saved with scipy.misc.imsave (bytescaled min..max)."""
+    rgb = np.asarray(scaled_ref_image, dtype=np.float32)[:, :, ::-1]
+    return jpeg_bytes(bytescale(rgb))
+
+
+def output_paths(folder, ref_index):
+    """{kind: path} of the files written for one reference view."""
+    return {"init": os.path.join(folder, "%08d_init.pfm" % ref_index),
+            "prob": os.path.join(folder, "%08d_prob.pfm" % ref_index),
+            "image": os.path.join(folder, "%08d.jpg" % ref_index),
+            "cam": os.path.join(folder, "%08d.txt" % ref_index),
+            "refined": os.path.join(folder, "%08d_refined.pfm" % ref_index)}
+
+
+def write_view_outputs(folder, ref_index, depth, prob, scaled_ref_image, scaled_ref_cam, refined=None):
+    """Write the files of one reference view, each atomically, as the original:
+    ``%08d_init.pfm`` (depth), ``%08d_prob.pfm``, ``%08d.jpg`` (1/4-scale reference image,
+    bytescaled), ``%08d.txt`` (1/4-scale reference camera, float32 values) and, with
+    refinement, ``%08d_refined.pfm``. Returns the paths written."""
+    paths = output_paths(folder, ref_index)
+    write_pfm(paths["init"], np.ascontiguousarray(np.squeeze(depth), dtype=np.float32))
+    write_pfm(paths["prob"], np.ascontiguousarray(np.squeeze(prob), dtype=np.float32))
+    write_bytes_atomic(paths["image"], reference_image_jpeg(scaled_ref_image))
+    write_cam(paths["cam"], np.asarray(scaled_ref_cam, dtype=np.float32))
+    written = [paths["init"], paths["prob"], paths["image"], paths["cam"]]
+    if refined is not None:
+        write_pfm(paths["refined"], np.ascontiguousarray(np.squeeze(refined), dtype=np.float32))
+        written.append(paths["refined"])
+    return written

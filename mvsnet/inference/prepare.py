@@ -1,0 +1,94 @@
+"""Reading and preprocessing one view set exactly as the original test.py's generator:
+decode (PIL, RGB -> BGR), adaptive scale over all views, centred crop to the network size,
+per-image centring, cameras and reference image at the cost-volume scale. NumPy only.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cameras.errors import InputError
+from mvsnet import preprocess
+
+
+@dataclass
+class PreparedViewSet:
+    """What the network and the output writer need (the original generator's tuple).
+
+    scaled_ref_image  (h/4, w/4, 3) uint8 BGR: the reference image at the cost-volume scale
+    centered_images   (V, H, W, 3) float32, per-image centred BGR images
+    scaled_cams       (V, 2, 4, 4) float32 cameras of the 1/4-scale image
+    ref_index         int
+    """
+
+    scaled_ref_image: np.ndarray
+    centered_images: np.ndarray
+    scaled_cams: np.ndarray
+    ref_index: int
+
+
+def image_size(path):
+    """(h, w) of an image file from its header; InputError when it is not a readable image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except FileNotFoundError:
+        raise InputError("image does not exist", path) from None
+    except UnidentifiedImageError:
+        raise InputError("not an image file (format not recognised)", path) from None
+    except OSError as e:
+        raise InputError("cannot read image: %s" % (e.strerror or e), path) from None
+    if w < 1 or h < 1:
+        raise InputError("image has no pixels (%dx%d)" % (w, h), path)
+    return h, w
+
+
+def read_image(path):
+    """The image as (H, W, 3) uint8 BGR, decoded as the original did (PIL, converted to RGB,
+    then RGB -> BGR). InputError naming the file when it cannot be decoded."""
+    import imageio.v2 as iio
+
+    try:
+        rgb = iio.imread(path, mode="RGB")  # = pilmode="RGB" of the v2 API, without its warning
+    except FileNotFoundError:
+        raise InputError("image does not exist", path) from None
+    except Exception as e:  # PIL / imageio raise many types for bad or truncated data
+        raise InputError("cannot decode image: %s" % (" ".join(str(e).split()) or type(e).__name__),
+                         path) from None
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise InputError("cannot decode image as 8-bit RGB (got %s %s)" % (rgb.dtype, rgb.shape), path)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def prepare_view_set(plan, options):
+    """Read and preprocess one view set exactly as the original generator: adaptive scale
+    over all views, centred crop to the network size, per-image centring, cameras and the
+    reference image scaled by ``sample_scale``."""
+    images = [read_image(p) for p in plan.image_paths]
+    for image, path, (h, w) in zip(images, plan.image_paths, plan.image_sizes):
+        if image.shape[:2] != (h, w):
+            raise InputError("decoded image is %dx%d, its header says %dx%d"
+                             % (image.shape[1], image.shape[0], w, h), path)
+    cams = plan.cams
+    scale = 1
+    if options.adaptive_scaling:
+        scale = preprocess.adaptive_scale([im.shape for im in images], options.max_w, options.max_h)
+    images, cams = preprocess.scale_mvs_input(images, cams, scale=scale)
+    try:
+        images, cams = preprocess.crop_mvs_input(images, cams, max_w=options.max_w, max_h=options.max_h,
+                                                 base_image_size=options.base_image_size)
+    except InputError as e:
+        raise InputError(e.problem, plan.image_paths[0]) from None
+    for image, path in zip(images, plan.image_paths):
+        if image.shape[:2] != (options.max_h, options.max_w):
+            raise InputError("network input would be %dx%d (WxH) after scaling and cropping, but it "
+                             "must be exactly --max_w x --max_h = %dx%d"
+                             % (image.shape[1], image.shape[0], options.max_w, options.max_h), path)
+    centered = np.stack([preprocess.center_image(im) for im in images]).astype(np.float32)
+    scaled_cams = preprocess.scale_mvs_camera(cams, options.sample_scale)
+    scaled_ref = preprocess.scale_image(images[0], scale=options.sample_scale)
+    cam_array = np.stack([c.to_array() for c in scaled_cams]).astype(np.float32)
+    return PreparedViewSet(np.ascontiguousarray(scaled_ref), centered, cam_array, plan.ref_index)

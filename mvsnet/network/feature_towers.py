@@ -1,0 +1,129 @@
+"""2D feature towers (paper: image feature extraction), shared by every view.
+
+* :class:`UNetDS2GN` — R-MVSNet's 2D U-Net with group norm (the released towers);
+* :class:`UniNetDS2` — MVSNet's 8-layer tower, batch norm (``norm="bn"``) or group norm;
+* :func:`feature_tower` — the tower by its original name.
+
+All take images (B, H, W, 3) with H, W multiples of 16 and return 32-channel features at
+1/4 scale, (B, H/4, W/4, 32).
+"""
+
+import keras
+import tensorflow as tf
+
+from mvsnet.network.norms import ConvNorm, conv_layer
+
+FEATURE_TOWERS = ("UNetDS2GN", "UniNetDS2", "UniNetDS2GN")
+
+
+class UNetDS2GN(keras.layers.Layer):
+    """2D U-Net feature tower with group norm (the released R-MVSNet/MVSNet towers).
+
+    (B, H, W, 3) image -> (B, H/4, W/4, 32) feature map.  H, W multiples of 16.
+    """
+
+    def __init__(self, base_filter=8, **kwargs):
+        super().__init__(**kwargs)
+        self.base_filter = f = base_filter
+
+        def gn(filters, name, k=3, s=1, transpose=False):
+            return ConvNorm(filters, k, s, norm="gn", relu=not transpose, transpose=transpose,
+                            name=name)
+
+        self.blocks = {}
+        spec = [  # name, filters, kernel, stride, transpose
+            ("2dconv1_0", 2 * f, 3, 2, False), ("2dconv2_0", 4 * f, 3, 2, False),
+            ("2dconv3_0", 8 * f, 3, 2, False), ("2dconv4_0", 16 * f, 3, 2, False),
+            ("2dconv0_1", f, 3, 1, False), ("2dconv0_2", f, 3, 1, False),
+            ("2dconv1_1", 2 * f, 3, 1, False), ("2dconv1_2", 2 * f, 3, 1, False),
+            ("2dconv2_1", 4 * f, 3, 1, False), ("2dconv2_2", 4 * f, 3, 1, False),
+            ("2dconv3_1", 8 * f, 3, 1, False), ("2dconv3_2", 8 * f, 3, 1, False),
+            ("2dconv4_1", 16 * f, 3, 1, False), ("2dconv4_2", 16 * f, 3, 1, False),
+            ("2dconv5_0", 8 * f, 3, 2, True),
+            ("2dconv5_1", 8 * f, 3, 1, False), ("2dconv5_2", 8 * f, 3, 1, False),
+            ("2dconv6_0", 4 * f, 3, 2, True),
+            ("2dconv6_1", 4 * f, 3, 1, False), ("2dconv6_2", 4 * f, 3, 1, False),
+            ("2dconv7_0", 2 * f, 3, 2, True),
+            ("2dconv7_1", 2 * f, 3, 1, False), ("2dconv7_2", 2 * f, 3, 1, False),
+            ("2dconv8_0", f, 3, 2, True),
+            ("2dconv8_1", f, 3, 1, False), ("2dconv8_2", f, 3, 1, False),
+            ("conv9_0", 2 * f, 5, 2, False), ("conv9_1", 2 * f, 3, 1, False),
+            ("conv9_2", 2 * f, 3, 1, False),
+            ("conv10_0", 4 * f, 5, 2, False), ("conv10_1", 4 * f, 3, 1, False),
+        ]
+        for name, filters, k, s, transpose in spec:
+            self.blocks[name] = gn(filters, name, k, s, transpose)
+        self.conv10_2 = conv_layer(2, 4 * f, 3, 1, "conv10_2", use_bias=False)
+
+    def call(self, image):
+        b = self.blocks
+        # 1. encoder: four stride-2 stages, each refined by two 3x3 convs
+        e1 = b["2dconv1_0"](image)
+        e2 = b["2dconv2_0"](e1)
+        e3 = b["2dconv3_0"](e2)
+        e4 = b["2dconv4_0"](e3)
+        skip0 = b["2dconv0_2"](b["2dconv0_1"](image))
+        skip1 = b["2dconv1_2"](b["2dconv1_1"](e1))
+        skip2 = b["2dconv2_2"](b["2dconv2_1"](e2))
+        skip3 = b["2dconv3_2"](b["2dconv3_1"](e3))
+        bottom = b["2dconv4_2"](b["2dconv4_1"](e4))
+        # 2. decoder: upsample, concatenate the skip, two convs
+        d5 = b["2dconv5_0"](bottom)
+        d5 = b["2dconv5_2"](b["2dconv5_1"](tf.concat([d5, skip3], axis=-1)))
+        d6 = b["2dconv6_0"](d5)
+        d6 = b["2dconv6_2"](b["2dconv6_1"](tf.concat([d6, skip2], axis=-1)))
+        d7 = b["2dconv7_0"](d6)
+        d7 = b["2dconv7_2"](b["2dconv7_1"](tf.concat([d7, skip1], axis=-1)))
+        d8 = b["2dconv8_0"](d7)
+        unet_out = b["2dconv8_2"](b["2dconv8_1"](tf.concat([d8, skip0], axis=-1)))
+        # 3. two stride-2 stages down to 1/4 resolution, 32 channels
+        x = b["conv9_2"](b["conv9_1"](b["conv9_0"](unet_out)))
+        x = b["conv10_1"](b["conv10_0"](x))
+        return self.conv10_2(x)
+
+    def get_config(self):
+        return {**super().get_config(), "base_filter": self.base_filter}
+
+
+class UniNetDS2(keras.layers.Layer):
+    """The plain 2D UniNet of MVSNet (``norm='bn'``) or its group-norm variant (``'gn'``).
+
+    (B, H, W, 3) -> (B, H/4, W/4, 32).
+    """
+
+    def __init__(self, norm="bn", base_filter=8, batch_stats=True, **kwargs):
+        super().__init__(**kwargs)
+        self.norm, self.base_filter, self.batch_stats = norm, base_filter, batch_stats
+        f = base_filter
+        spec = [("conv0_0", f, 3, 1), ("conv0_1", f, 3, 1), ("conv1_0", 2 * f, 5, 2),
+                ("conv1_1", 2 * f, 3, 1), ("conv1_2", 2 * f, 3, 1), ("conv2_0", 4 * f, 5, 2),
+                ("conv2_1", 4 * f, 3, 1)]
+        self.stages = [ConvNorm(filters, k, s, norm=norm, batch_stats=batch_stats, name=name)
+                       for name, filters, k, s in spec]
+        self.conv2_2 = conv_layer(2, 4 * f, 3, 1, "conv2_2", use_bias=False)
+
+    def call(self, image, training=False):
+        x = image
+        for stage in self.stages:
+            x = stage(x, training=training)
+        return self.conv2_2(x)
+
+    def get_config(self):
+        return {**super().get_config(), "norm": self.norm, "base_filter": self.base_filter,
+                "batch_stats": self.batch_stats}
+
+
+def UniNetDS2GN(**kwargs):
+    """UniNetDS2 with group normalisation."""
+    return UniNetDS2(norm="gn", **kwargs)
+
+
+def feature_tower(kind, batch_stats=True):
+    """The feature tower named ``kind`` (one of :data:`FEATURE_TOWERS`), TF1 scope ``feature_tower``."""
+    if kind == "UNetDS2GN":
+        return UNetDS2GN(name="feature_tower")
+    if kind == "UniNetDS2":
+        return UniNetDS2(norm="bn", batch_stats=batch_stats, name="feature_tower")
+    if kind == "UniNetDS2GN":
+        return UniNetDS2(norm="gn", name="feature_tower")
+    raise ValueError("feature tower must be one of %s, got %r" % (FEATURE_TOWERS, kind))

@@ -1,0 +1,31 @@
+"""What the network accepts, as plain constants and checks (no TensorFlow: the CLIs check
+their flags with these before TensorFlow loads).
+
+* :data:`REGULARIZATIONS` — ``GRU`` (R-MVSNet) or ``3DCNNs`` (MVSNet);
+* :func:`network_multiple` — image sides must be multiples of it;
+* :data:`SAMPLE_SCALE` — the depth maps are 1/4 of the network input.
+"""
+
+from cameras.errors import InputError
+
+REGULARIZATIONS = ("GRU", "3DCNNs")
+
+
+SAMPLE_SCALE = 0.25
+
+
+def check_sample_scale(sample_scale):
+    """InputError unless ``sample_scale`` is 0.25: the depth maps (and the cameras and
+    images that go with them) are always at 1/4 of the network input, because the feature
+    towers downsample the images by 4; another value would only mis-scale the cameras.
+    Shared by test.py, train.py and validate.py (the original's flag, kept for its name)."""
+    if sample_scale != SAMPLE_SCALE:
+        raise InputError("--sample_scale must be %g, got %g: the depth maps are always 1/4 of the "
+                         "network input because the feature towers downsample the images by 4"
+                         % (SAMPLE_SCALE, sample_scale))
+
+
+def network_multiple(regularization):
+    """Image sides must be multiples of this: the feature U-Net halves the image 4 times;
+    the 3D U-Net of 3DCNNs halves the 1/4-scale cost volume 3 more times."""
+    return 32 if regularization == "3DCNNs" else 16
