@@ -27,6 +27,10 @@ setup(
     packages=find_packages(include=["mvsnet", "mvsnet.*", "cameras", "cameras.*", "tools", "tools.*"]),
     python_requires=">=3.11",
     install_requires=read_requirements(),
+    # the original's scripts, also as commands (python mvsnet/test.py and python -m mvsnet.test work too)
+    entry_points={"console_scripts": [
+        "mvsnet-%s = mvsnet.%s:run" % (name, name)
+        for name in ("test", "train", "validate", "visualize", "depthfusion", "colmap2mvsnet", "reconstruct")]},
     data_files=[("share/rmvsnet-tf2/" + WEIGHTS, [WEIGHTS + "/" + f for f in WEIGHT_FILES]),
                 ("share/rmvsnet-tf2/weights", ["weights/README.md"])],
 )

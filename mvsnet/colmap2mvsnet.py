@@ -57,6 +57,11 @@ def main(argv):
                     test=FLAGS.test, allow_distorted=FLAGS.allow_distorted)
 
 
-if __name__ == "__main__":
+def run():
+    """Console entry point ``mvsnet-colmap2mvsnet``."""
     define_flags()
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

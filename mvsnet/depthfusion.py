@@ -114,6 +114,11 @@ def main(argv):
                     FLAGS.geo_depth_threshold)
 
 
-if __name__ == "__main__":
+def run():
+    """Console entry point ``mvsnet-depthfusion``."""
     define_flags()
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

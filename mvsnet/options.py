@@ -1,7 +1,7 @@
 """One source of truth for command-line options: dataclass fields that generate absl flags.
 
 Every CLI of the project keeps its options in one dataclass (``inference.plan.Options`` for
-test.py, ``training.loop.TrainConfig`` for train.py, ...). Each field is declared with
+test.py, ``training.config.TrainConfig`` for train.py, ...). Each field is declared with
 :func:`option`, which carries the flag's help text; :func:`define_flags` turns the fields
 into absl flags of the same names, types and defaults, and :func:`from_flags` builds the
 dataclass back from the parsed flags. Defaults and checks therefore live once, in the
@@ -20,6 +20,9 @@ import dataclasses
 import typing
 
 from absl import flags
+
+# flags defined here belong to the module that calls define_flags (absl walks past this one)
+flags.disclaim_key_flags()
 
 _DEFINE = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float,
            str: flags.DEFINE_string}
@@ -55,7 +58,9 @@ def flag_fields(config_cls):
 
 
 def define_flags(config_cls, flag_values=flags.FLAGS):
-    """Define one absl flag per flag field of ``config_cls``: same name, type, default, help."""
+    """Define one absl flag per flag field of ``config_cls``: same name, type, default, help.
+
+    The flags belong to the calling module (the CLI), so that its ``--help`` lists them."""
     for field in flag_fields(config_cls):
         _DEFINE[_flag_type(field)](field.name, field.default, field.metadata["help"],
                                    flag_values=flag_values)

@@ -74,6 +74,11 @@ def main(argv):
     pipeline.reconstruct(FLAGS.images, FLAGS.workspace, options)
 
 
-if __name__ == "__main__":
+def run():
+    """Console entry point ``mvsnet-reconstruct``."""
     define_flags()
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -16,16 +16,16 @@ The pipeline itself is mvsnet.inference (library, explicit parameters).
 from absl import flags
 
 from cameras.errors import InputError
-from mvsnet import cli, weights
+from mvsnet import cli, options, weights
 from mvsnet.inference import plan
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
-    """The flags of the original test.py (names and defaults); defined only when run as a
-    script, so that importing this module adds nothing to the global absl registry."""
-    # where to read
+    """The flags of the original test.py (names and defaults): the input options generated
+    from :class:`mvsnet.inference.plan.Options`, plus where to read and how to run. Defined
+    only when run as a script, so that importing this module adds nothing to absl's registry."""
     flags.DEFINE_string("dense_folder", None, "Dense folder to process: images/, cams/ and pair.txt.")
     # deviation: the original's default is a path on its author's machine
     # (/data/tf_model/3DCNNs/BlendedMVS/blended_augmented/model.ckpt); here no path means the
@@ -37,24 +37,10 @@ def define_flags():
                         "weights are not shipped.")
     flags.DEFINE_integer("ckpt_step", 150000, "Checkpoint step appended to the path (with no path, "
                          "only 100000, the step of the shipped GRU weights, is accepted).")
-    # input
-    flags.DEFINE_integer("view_num", 5, "Views per depth map: the reference plus view_num - 1 sources.")
-    flags.DEFINE_integer("max_d", 256, "Depth planes: GRU uses it when a cam has no DEPTH_NUM, "
-                         "3DCNNs always.")
-    flags.DEFINE_integer("max_w", 1600, "Network input width (images are scaled and cropped to it).")
-    flags.DEFINE_integer("max_h", 1200, "Network input height (images are scaled and cropped to it).")
-    flags.DEFINE_float("sample_scale", 0.25, "Scale of the cost volume (and of the output maps) "
-                       "relative to the network input.")
-    flags.DEFINE_float("interval_scale", 0.8, "Factor applied to DEPTH_INTERVAL of the cam files.")
-    flags.DEFINE_float("base_image_size", 8, "Cropped sides are rounded up to a multiple of this.")
+    options.define_flags(plan.Options)
     flags.DEFINE_integer("batch_size", 1, "Reference views per network call.")
-    flags.DEFINE_bool("adaptive_scaling", True, "Scale the images so that they just cover "
-                      "max_w x max_h, then crop the centre.")
-    # network
-    flags.DEFINE_string("regularization", "GRU", "GRU (R-MVSNet) or 3DCNNs (MVSNet).")
     flags.DEFINE_bool("refinement", False, "3DCNNs: also run the refinement network and write "
                       "%08d_refined.pfm.")
-    flags.DEFINE_bool("inverse_depth", True, "GRU: sample the depth planes uniformly in inverse depth.")
 
 
 def checkpoint_flags(regularization):
@@ -82,17 +68,13 @@ def main(argv):
     cli.reject_extra_arguments(argv)
     if not FLAGS.dense_folder:
         raise InputError("--dense_folder is required")
-    options = plan.Options(
-        view_num=FLAGS.view_num, max_d=FLAGS.max_d, max_w=FLAGS.max_w, max_h=FLAGS.max_h,
-        sample_scale=FLAGS.sample_scale, interval_scale=FLAGS.interval_scale,
-        base_image_size=FLAGS.base_image_size, adaptive_scaling=FLAGS.adaptive_scaling,
-        regularization=FLAGS.regularization, inverse_depth=FLAGS.inverse_depth)
-    options.check()
-    ckpt_path, ckpt_step, ckpt_note = checkpoint_flags(options.regularization)
+    opts = options.from_flags(plan.Options, FLAGS)
+    opts.check()
+    ckpt_path, ckpt_step, ckpt_note = checkpoint_flags(opts.regularization)
     print("Testing %s with totally %d view inputs (including reference view)"
-          % ("R-MVSNet" if options.regularization == "GRU" else "MVSNet", options.view_num), flush=True)
+          % ("R-MVSNet" if opts.regularization == "GRU" else "MVSNet", opts.view_num), flush=True)
     # everything checkable without TensorFlow first: bad input fails fast and cleanly
-    plans = plan.plan_dense_folder(FLAGS.dense_folder, options)
+    plans = plan.plan_dense_folder(FLAGS.dense_folder, opts)
     if ckpt_note:
         print(ckpt_note, flush=True)
     weights.resolve_checkpoint(ckpt_path, ckpt_step)
@@ -100,10 +82,16 @@ def main(argv):
 
     quiet_tf.import_tensorflow()
     from mvsnet.inference import pipeline
-    pipeline.run(FLAGS.dense_folder, ckpt_path, ckpt_step, options,
-                  batch_size=FLAGS.batch_size, refinement=FLAGS.refinement, plans=plans)
+
+    pipeline.run(FLAGS.dense_folder, ckpt_path, ckpt_step, opts,
+                 batch_size=FLAGS.batch_size, refinement=FLAGS.refinement, plans=plans)
+
+
+def run():
+    """Console entry point ``mvsnet-test``."""
+    define_flags()
+    cli.run(main)
 
 
 if __name__ == "__main__":
-    define_flags()
-    cli.run(main)
+    run()

@@ -27,65 +27,35 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from mvsnet import cli  # noqa: E402
+from cameras.errors import InputError  # noqa: E402
+from mvsnet import cli, options  # noqa: E402
+from mvsnet.training import config, data  # noqa: E402
 
-# paths
-flags.DEFINE_string("blendedmvs_data_root", "/data/BlendedMVS/dataset_low_res", "Path to the BlendedMVS dataset.")
-flags.DEFINE_string("eth3d_data_root", "/data/eth3d/lowres/training/undistorted", "Path to the ETH3D dataset.")
-flags.DEFINE_string("dtu_data_root", "/data/dtu", "Path to the DTU dataset (mvs_training/dtu).")
-flags.DEFINE_boolean("train_blendedmvs", False, "Train on BlendedMVS.")
-flags.DEFINE_boolean("train_blendedmvg", False, "Train on BlendedMVG.")
-flags.DEFINE_boolean("train_dtu", False, "Train on DTU.")
-flags.DEFINE_boolean("train_eth3d", False, "Train on ETH3D.")
-flags.DEFINE_string("log_folder", "/data/tf_log", "Path to store the TensorBoard log.")
-flags.DEFINE_string("model_folder", "/data/tf_model", "Path to save the model (snapshots in MODEL_FOLDER/<regularization>).")
-flags.DEFINE_integer("ckpt_step", 0, "Step of the checkpoint to resume from (with --use_pretrain).")
-flags.DEFINE_boolean("use_pretrain", False, "Resume from MODEL_FOLDER/<regularization>/model.ckpt-<ckpt_step>.")
-# input parameters
-flags.DEFINE_integer("view_num", 3, "Number of images (1 reference image and view_num - 1 source images).")
-flags.DEFINE_integer("max_d", 192, "Number of depth planes when training.")
-flags.DEFINE_integer("max_w", 640, "Image width when training (ETH3D crop).")
-flags.DEFINE_integer("max_h", 512, "Image height when training (ETH3D crop).")
-flags.DEFINE_float("sample_scale", 0.25, "Downsample scale of the depth maps and cameras (BlendedMVS, ETH3D).")
-# network architectures
-flags.DEFINE_string("regularization", "GRU", "Regularization method: GRU or 3DCNNs.")
-flags.DEFINE_boolean("refinement", False, "Whether to apply depth map refinement (3DCNNs).")
-# training parameters
-flags.DEFINE_integer("num_gpus", 1, "Number of GPUs.")
-flags.DEFINE_integer("batch_size", 1, "Training batch size (per GPU).")
-flags.DEFINE_integer("epoch", 6, "Training epoch number.")
-flags.DEFINE_float("base_lr", 0.001, "Base learning rate.")
-flags.DEFINE_integer("display", 1, "Interval of the progress line (steps); summaries every 10 x display.")
-flags.DEFINE_integer("stepvalue", 10000, "Step interval to decay the learning rate.")
-flags.DEFINE_integer("snapshot", 5000, "Step interval to save the model.")
-flags.DEFINE_float("gamma", 0.9, "Learning rate decay rate.")
-flags.DEFINE_boolean("online_augmentation", False, "Whether to apply online photometric augmentation.")
-# beyond the original
-flags.DEFINE_boolean("multi_worker", False, "Train on several machines with MultiWorkerMirroredStrategy (TF_CONFIG).")
-flags.DEFINE_integer("max_steps", 0, "Stop after this many steps (0: train every epoch).")
-flags.DEFINE_integer("seed", None, "Seed of the sample shuffle (default: random, as the original).")
+DATASET_NAMES = {"dtu": "DTU", "blendedmvs": "BlendedMVS", "blendedmvg": "BlendedMVG", "eth3d": "ETH3D"}
 
 FLAGS = flags.FLAGS
 
 
-def config_from_flags():
-    from cameras.errors import InputError
+def define_flags():
+    """The flags of the original train.py (names and defaults): the dataset choice
+    (``--train_*``), the data roots (:class:`~mvsnet.training.config.DataRoots`) and every
+    field of :class:`~mvsnet.training.config.TrainConfig`."""
+    for name in data.DATASETS:
+        flags.DEFINE_boolean("train_" + name, False, "Train on %s." % DATASET_NAMES[name])
+    options.define_flags(config.DataRoots)
+    options.define_flags(config.TrainConfig)
 
-    chosen = [(name, root) for name, root in (
-        ("blendedmvs", FLAGS.blendedmvs_data_root), ("blendedmvg", FLAGS.blendedmvs_data_root),
-        ("dtu", FLAGS.dtu_data_root), ("eth3d", FLAGS.eth3d_data_root))
-        if getattr(FLAGS, "train_" + name)]
+
+def config_from_flags():
+    """The TrainConfig of the parsed flags; InputError unless exactly one --train_* is given."""
+    chosen = [name for name in data.DATASETS if getattr(FLAGS, "train_" + name)]
     if len(chosen) != 1:
         raise InputError("give exactly one training dataset: --train_dtu, --train_blendedmvs, "
                          "--train_blendedmvg or --train_eth3d%s"
-                         % (" (got %s)" % ", ".join("--train_" + n for n, _ in chosen) if chosen else ""))
-    dataset, root = chosen[0]
-    from mvsnet.training.loop import TrainConfig
-    names = ("log_folder", "model_folder", "ckpt_step", "use_pretrain", "view_num", "max_d", "max_w",
-             "max_h", "sample_scale", "regularization", "refinement", "num_gpus", "batch_size", "epoch",
-             "base_lr", "display", "stepvalue", "snapshot", "gamma", "online_augmentation",
-             "multi_worker", "max_steps", "seed")
-    return TrainConfig(dataset=dataset, data_root=root, **{n: getattr(FLAGS, n) for n in names})
+                         % (" (got %s)" % ", ".join("--train_" + n for n in chosen) if chosen else ""))
+    roots = options.from_flags(config.DataRoots, FLAGS)
+    return options.from_flags(config.TrainConfig, FLAGS, dataset=chosen[0],
+                              data_root=roots.root(chosen[0]))
 
 
 def main(argv):
@@ -93,12 +63,19 @@ def main(argv):
     from mvsnet import quiet_tf
 
     quiet_tf.import_tensorflow()     # stderr stays for warnings and the one error line
-    config = config_from_flags()
-    config.check()
+    train_config = config_from_flags()
+    train_config.check()
     from mvsnet.training import loop
-    print("Training MVSNet with totally %d views inputs (including reference view)" % config.view_num)
-    loop.train(config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
+
+    print("Training MVSNet with totally %d views inputs (including reference view)" % train_config.view_num)
+    loop.train(train_config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
+
+
+def run():
+    """Console entry point ``mvsnet-train``."""
+    define_flags()
+    cli.run(main)
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run()

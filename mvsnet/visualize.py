@@ -163,6 +163,11 @@ def main(argv):
     visualize(argv[1], FLAGS.output, FLAGS.show)
 
 
-if __name__ == "__main__":
+def run():
+    """Console entry point ``mvsnet-visualize``."""
     define_flags()
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -21,8 +21,9 @@ import pytest
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
 from mvsnet import cli
-from mvsnet.inference import plan
 from mvsnet import weights
+from mvsnet.inference import plan
+from mvsnet.training.config import TrainConfig, ValidateConfig
 from tools import synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -302,8 +303,8 @@ def test_training_step_out_of_memory(dtu_root, tmp_path, monkeypatch):
         raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
 
     monkeypatch.setattr(train_step.TrainStep, "__call__", step)
-    config = loop.TrainConfig(dataset="dtu", data_root=dtu_root, max_d=8, epoch=1, seed=0,
-                                 log_folder=str(tmp_path / "logs"), model_folder=str(tmp_path / "models"))
+    config = TrainConfig(dataset="dtu", data_root=dtu_root, max_d=8, epoch=1, seed=0,
+                         log_folder=str(tmp_path / "logs"), model_folder=str(tmp_path / "models"))
     with pytest.raises(InputError) as info:
         loop.train(config, warn=lambda s: None, out=lambda s: None)
     assert str(info.value) == ("%s: out of memory at 96x64x8 (GRU training, batch 1) — lower --max_d "
@@ -319,9 +320,9 @@ def test_validation_out_of_memory(dtu_root, tmp_path, monkeypatch):
         return evaluate
 
     monkeypatch.setattr(validation, "make_evaluator", make_evaluator)
-    config = validation.ValidateConfig(data_root=dtu_root, regularization="GRU", max_d=8,
-                                       pretrained_model_ckpt_path=GRU_CKPT, ckpt_step=STEP,
-                                       validation_result_path=str(tmp_path / "val.txt"))
+    config = ValidateConfig(data_root=dtu_root, regularization="GRU", max_d=8,
+                            pretrained_model_ckpt_path=GRU_CKPT, ckpt_step=STEP,
+                            validation_result_path=str(tmp_path / "val.txt"))
     with pytest.raises(InputError) as info:
         validation.validate(config, warn=lambda s: None, out=lambda s: None)
     assert str(info.value).startswith("%s: out of memory at 96x64x8 (GRU) — lower --max_d" % dtu_root)

@@ -24,6 +24,7 @@ from mvsnet.inference import outputs
 from mvsnet.inference import plan
 from mvsnet.inference import prepare
 from mvsnet import weights
+from cameras.pair import read_pair, write_pair
 from cameras.pfm import read_pfm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,15 +65,8 @@ def make_scene(tmp_path, refs=REFS, name="scene"):
     """A private copy of scene_tiny whose pair.txt lists its first ``refs`` reference views."""
     folder = tmp_path / name
     shutil.copytree(SCENE, folder, ignore=shutil.ignore_patterns("gt"))
-    words = (folder / "pair.txt").read_text().split()
-    pos, entries = 1, []
-    for _ in range(int(words[0])):
-        num = int(words[pos + 1])
-        entries.append(words[pos:pos + 2 + 2 * num])
-        pos += 2 + 2 * num
-    entries = entries[:refs]
-    (folder / "pair.txt").write_text("%d\n" % len(entries) + "".join(
-        "%s\n%s\n" % (e[0], " ".join(e[1:])) for e in entries))
+    pairs = read_pair(folder / "pair.txt")
+    write_pair(folder / "pair.txt", pairs[:refs])
     return folder
 
 

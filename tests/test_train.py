@@ -15,6 +15,7 @@ import pytest
 from mvsnet import checkpoint as ck
 from mvsnet.network.model import build_model
 from mvsnet.training import loop, step as train_step
+from mvsnet.training.config import TrainConfig
 from tools import synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,7 +50,7 @@ def _config(dtu_root, tmp_path, **kwargs):
                 log_folder=str(tmp_path / "logs"), regularization="GRU", max_d=MAX_D, epoch=4,
                 snapshot=1000, seed=0)
     base.update(kwargs)
-    return loop.TrainConfig(**base)
+    return TrainConfig(**base)
 
 
 @pytest.fixture(scope="module")
@@ -250,11 +251,11 @@ def test_two_devices_average_their_gradients(dtu_root, tmp_path):
 def test_config_checks():
     from cameras.errors import InputError
     with pytest.raises(InputError, match="regularization"):
-        loop.TrainConfig(regularization="LSTM").check()
+        TrainConfig(regularization="LSTM").check()
     with pytest.raises(InputError, match="max_d"):
-        loop.TrainConfig(max_d=2).check()
+        TrainConfig(max_d=2).check()
     import tensorflow as tf
     if len(tf.config.list_physical_devices("GPU")) < 2:
         with pytest.raises(InputError, match="--num_gpus 2 but"):
             loop.make_strategy(num_gpus=2)
-    assert dataclasses.asdict(loop.TrainConfig())["max_d"] == 192
+    assert dataclasses.asdict(TrainConfig())["max_d"] == 192

@@ -81,17 +81,11 @@ def private_copy(scene, dest, refs):
     os.makedirs(dest)
     for sub in ("images", "cams"):
         os.symlink(os.path.abspath(os.path.join(scene, sub)), os.path.join(dest, sub))
-    words = open(os.path.join(scene, "pair.txt")).read().split()
-    count, pos, entries = int(words[0]), 1, []
-    for _ in range(count):
-        ref, num = words[pos], int(words[pos + 1])
-        entries.append((ref, words[pos + 1:pos + 2 + 2 * num]))
-        pos += 2 + 2 * num
+    from cameras.pair import read_pair, write_pair
+
+    entries = read_pair(os.path.join(scene, "pair.txt"))
     entries = entries[:refs] if refs > 0 else entries
-    with open(os.path.join(dest, "pair.txt"), "w") as f:
-        f.write("%d\n" % len(entries))
-        for ref, rest in entries:
-            f.write("%s\n%s\n" % (ref, " ".join(rest)))
+    write_pair(os.path.join(dest, "pair.txt"), entries)
     return len(entries)
 
 

@@ -1,8 +1,7 @@
 """The training loop of the original ``mvsnet/train.py`` (library; the CLI is train.py).
 
-    from mvsnet.training import loop
-    config = loop.TrainConfig(dataset="dtu", data_root="/data/dtu", max_d=128)
-    summary = loop.train(config)
+    from mvsnet.training import config, loop
+    summary = loop.train(config.TrainConfig(dataset="dtu", data_root="/data/dtu", max_d=128))
 
 What it does, as the original:
 
@@ -27,7 +26,6 @@ global step they hold (the original named them after the step before the update:
 its model.ckpt-0 held one update).
 """
 
-import dataclasses
 import os
 import random
 import time
@@ -40,81 +38,8 @@ from mvsnet import checkpoint as ck
 from mvsnet import cli
 from mvsnet.training import step as train_step
 from mvsnet.training import data
-from mvsnet.network.spec import check_sample_scale
 from mvsnet.weights import checkpoints_in
 from mvsnet.network.model import build_model
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    """The flags of train.py (original names and defaults)."""
-
-    dataset: str = "dtu"                   # dtu, blendedmvs, blendedmvg, eth3d
-    data_root: str = "/data/dtu"
-    log_folder: str = "/data/tf_log"
-    model_folder: str = "/data/tf_model"
-    ckpt_step: int = 0
-    use_pretrain: bool = False
-    view_num: int = 3
-    max_d: int = 192
-    max_w: int = 640
-    max_h: int = 512
-    sample_scale: float = 0.25
-    regularization: str = "GRU"
-    refinement: bool = False
-    num_gpus: int = 1
-    batch_size: int = 1
-    epoch: int = 6
-    base_lr: float = 0.001
-    display: int = 1
-    stepvalue: int = 10000
-    snapshot: int = 5000
-    gamma: float = 0.9
-    online_augmentation: bool = False
-    multi_worker: bool = False
-    seed: int = None                       # shuffle seed (None: random, as the original)
-    max_steps: int = 0                     # stop after this many steps (0: run every epoch)
-
-    def check(self):
-        """InputError for values the original would have crashed on later."""
-        if self.dataset not in data.DATASETS:
-            raise InputError("unknown dataset %r (one of %s)" % (self.dataset, ", ".join(data.DATASETS)))
-        if self.regularization not in ("GRU", "3DCNNs"):
-            raise InputError("--regularization must be GRU or 3DCNNs, got %r" % self.regularization)
-        for name in ("view_num", "max_d", "num_gpus", "batch_size", "display", "stepvalue", "snapshot"):
-            if getattr(self, name) < 1:
-                raise InputError("--%s must be at least 1, got %d" % (name, getattr(self, name)))
-        if self.view_num < 2:
-            raise InputError("--view_num must be at least 2 (a reference and a source view)")
-        if self.max_d < 3:
-            raise InputError("--max_d must be at least 3 (the ground truth is masked to planes 1..max_d-2)")
-        if self.epoch < 0:
-            raise InputError("--epoch must not be negative")
-        if self.max_steps < 0:
-            raise InputError("--max_steps must not be negative (0: train every epoch), got %d" % self.max_steps)
-        if self.max_w < 1 or self.max_h < 1:
-            raise InputError("--max_w and --max_h must be positive, got %dx%d" % (self.max_w, self.max_h))
-        for name in ("base_lr", "gamma"):
-            if not getattr(self, name) > 0:
-                raise InputError("--%s must be positive, got %g" % (name, getattr(self, name)))
-        check_sample_scale(self.sample_scale)
-
-    def snapshot_folder(self):
-        """``model_folder/<regularization>``: where the snapshots go (and --use_pretrain reads)."""
-        return os.path.join(self.model_folder, self.regularization)
-
-    def check_outputs(self):
-        """InputError unless the TensorBoard log folder and the snapshot folder are writable
-        folders or can be created (their parent exists and is writable; see
-        :func:`mvsnet.cli.check_output_folder`). Nothing is created here."""
-        cli.check_output_folder(self.log_folder, "--log_folder")
-        cli.check_output_folder(self.model_folder, "--model_folder")
-        if os.path.isdir(self.model_folder):
-            cli.check_output_folder(self.snapshot_folder(), "--model_folder")
-
-    def data_options(self):
-        return data.DataOptions(dataset=self.dataset, view_num=self.view_num, max_d=self.max_d,
-                                max_w=self.max_w, max_h=self.max_h, sample_scale=self.sample_scale)
 
 
 def make_strategy(num_gpus=1, multi_worker=False):

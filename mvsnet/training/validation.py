@@ -1,12 +1,12 @@
 """Validation of a trained model as the original ``mvsnet/validate.py`` (library; the CLI
 is validate.py).
 
-    from mvsnet.training import validation
-    config = validation.ValidateConfig(validate_set="dtu", data_root="/data/dtu",
-                                       regularization="GRU", max_d=256,
-                                       pretrained_model_ckpt_path="MODELS/GRU/model.ckpt",
-                                       ckpt_step=100000, validation_result_path="val.txt")
-    result = validation.validate(config)
+    from mvsnet.training import config, validation
+    options = config.ValidateConfig(validate_set="dtu", data_root="/data/dtu",
+                                    regularization="GRU", max_d=256,
+                                    pretrained_model_ckpt_path="MODELS/GRU/model.ckpt",
+                                    ckpt_step=100000, validation_result_path="val.txt")
+    result = validation.validate(options)
 
 For every sample of the validation list (DTU: the 18 validation scans, lighting 3;
 BlendedMVS: validation_list.txt; ETH3D: playground, terrains): every camera gets max_d
@@ -19,7 +19,6 @@ averages over the samples are printed and appended to the result file as the ori
 ``Model check point STEP, L1 loss = ..., < 1 = ..., < 3 = ...``.
 """
 
-import dataclasses
 import os
 import time
 
@@ -28,55 +27,12 @@ import tensorflow as tf
 from absl import logging
 
 from cameras.atomic import write_bytes_atomic
-from cameras.errors import InputError
 from mvsnet import checkpoint as ck
 from mvsnet import cli
 from mvsnet.network import loss as mvs_loss
 from mvsnet.training import data
-from mvsnet.network.spec import check_sample_scale
 from mvsnet.weights import resolve_checkpoint
 from mvsnet.network.model import RMVSNet
-
-VALIDATE_SETS = ("dtu", "blendedmvs", "eth3d")
-
-
-@dataclasses.dataclass
-class ValidateConfig:
-    """The flags of validate.py (original names and defaults)."""
-
-    validate_set: str = "dtu"
-    data_root: str = "/data/dtu"
-    view_num: int = 3
-    max_d: int = 256
-    max_w: int = 640
-    max_h: int = 512
-    sample_scale: float = 0.25
-    interval_scale: float = 1.0
-    batch_size: int = 1
-    inverse_depth: bool = False
-    regularization: str = "3DCNNs"
-    pretrained_model_ckpt_path: str = "/data/tf_model/3DCNNs/BlendedMVS/blended_augmented/model.ckpt"
-    ckpt_step: int = 150000
-    validation_result_path: str = "/data/tf_model/3DCNNs/BlendedMVS/blended_augmented/validation_results.txt"
-
-    def check(self):
-        if self.validate_set not in VALIDATE_SETS:
-            raise InputError("--validate_set must be one of %s, got %r"
-                             % (", ".join(VALIDATE_SETS), self.validate_set))
-        if self.regularization not in ("GRU", "3DCNNs"):
-            raise InputError("--regularization must be GRU or 3DCNNs, got %r" % self.regularization)
-        for name, least in (("view_num", 2), ("max_d", 3), ("batch_size", 1), ("max_w", 1), ("max_h", 1)):
-            if getattr(self, name) < least:
-                raise InputError("--%s must be at least %d, got %d" % (name, least, getattr(self, name)))
-        if not self.interval_scale > 0:
-            raise InputError("--interval_scale must be positive, got %g" % self.interval_scale)
-        check_sample_scale(self.sample_scale)
-
-    def data_options(self):
-        return data.DataOptions(dataset=self.validate_set, view_num=self.view_num, max_d=self.max_d,
-                                max_w=self.max_w, max_h=self.max_h, sample_scale=self.sample_scale,
-                                interval_scale=self.interval_scale)
-
 
 def _has_refinement(regularization, checkpoint_path):
     """True for a 3DCNNs TF1 checkpoint trained with refinement: the original restored
