@@ -20,6 +20,7 @@ import time
 from cameras.errors import InputError
 from mvsnet.colmap import convert
 from mvsnet.colmap import sfm as sfm_stage
+from mvsnet.options import option
 
 NETWORK_MULTIPLE = 32
 AUTO_PLANES = (32, 256)  # bounds of the automatic number of depth planes
@@ -28,18 +29,26 @@ STAGES = ("structure from motion", "colmap2mvsnet", "depth inference", "fusion")
 
 @dataclasses.dataclass
 class PipelineOptions:
-    max_w: int = 1600
-    max_h: int = 1200
-    max_d: int = 0              # depth planes per view (colmap2mvsnet --max_d); 0: auto_planes
-    view_num: int = 5
-    interval_scale: float = 1.0  # colmap2mvsnet's; the network then samples [min, max] exactly
-    ckpt_path: str = ""          # empty: the shipped GRU weights
-    ckpt_step: int = 0
-    prob_threshold: float = 0.3   # the original README's value for R-MVSNet (GRU)
-    disp_threshold: float = 0.25
-    num_consistent: int = 3
-    force: bool = False
-    sfm: sfm_stage.SfmOptions = dataclasses.field(default_factory=sfm_stage.SfmOptions)
+    """reconstruct.py's options (its flags are generated from the flag fields)."""
+
+    max_w: int = option(1600, "Largest network input width (a multiple of 32 is used).")
+    max_h: int = option(1200, "Largest network input height (a multiple of 32 is used).")
+    max_d: int = option(0, "Depth planes per view, spread over the view's sparse depth range; 0 "
+                        "(default): per view, about one pixel apart in the network's 1/4-scale "
+                        "cost volume, 32 to 256 (see docs/own-photos.md).")
+    view_num: int = option(5, "Views per depth map: the reference and view_num - 1 sources.")
+    interval_scale: float = option(1.0, "colmap2mvsnet's: the depth interval is divided by it "
+                                   "(above 1: a narrower range around the near end).")
+    pretrained_model_ckpt_path: str = option(None, "Checkpoint path without the step "
+                                             "(default: the shipped released GRU weights).")
+    ckpt_step: int = option(100000, "Step of --pretrained_model_ckpt_path.")
+    prob_threshold: float = option(0.3, "Fusion: least probability of a depth (0.3: the original "
+                                   "README's value for R-MVSNet).")
+    disp_threshold: float = option(0.25, "Fusion: largest reprojection disparity (pixels).")
+    num_consistent: int = option(3, "Fusion: least number of agreeing source views.")
+    force: bool = option(False, "Redo every stage even when its output exists.")
+    sfm: sfm_stage.SfmOptions = dataclasses.field(default_factory=sfm_stage.SfmOptions,
+                                                  metadata={"flag": False})
 
     def check(self):
         if self.max_w < NETWORK_MULTIPLE or self.max_h < NETWORK_MULTIPLE:
@@ -87,8 +96,8 @@ def _remove(path):
 
 
 def _resolve_checkpoint(options):
-    if options.ckpt_path:
-        return options.ckpt_path, options.ckpt_step
+    if options.pretrained_model_ckpt_path:
+        return options.pretrained_model_ckpt_path, options.ckpt_step
     from mvsnet import weights
 
     return weights.released_gru_path_and_step()

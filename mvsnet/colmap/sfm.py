@@ -10,6 +10,7 @@ import shutil
 import time
 
 from cameras.errors import InputError
+from mvsnet.options import option
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".ppm", ".pgm", ".webp")
 MATCHERS = ("exhaustive", "sequential", "vocabtree")
@@ -17,16 +18,21 @@ MATCHERS = ("exhaustive", "sequential", "vocabtree")
 
 @dataclasses.dataclass
 class SfmOptions:
-    matcher: str = "exhaustive"     # exhaustive (small sets), sequential (videos), vocabtree
-    vocab_tree_path: str = ""       # vocabtree: the tree file (COLMAP's vocab_tree_*.bin)
-    sequential_overlap: int = 10    # sequential: match each image with this many next ones
-    single_camera: bool = True      # every photo from the same camera and zoom
-    camera_model: str = "SIMPLE_RADIAL"
-    max_image_size: int = 3200      # SIFT on images downscaled to this (largest side)
-    max_num_features: int = 8192
-    min_registered: int = 3         # fewer registered images is a failure
-    num_threads: int = -1
-    seed: int = 0
+    """reconstruct.py's SfM options (its flags are generated from the flag fields)."""
+
+    matcher: str = option("exhaustive", "Feature matching: exhaustive (up to a few hundred photos), "
+                          "sequential (video frames in name order), vocabtree (large sets; "
+                          "--vocab_tree_path).")
+    vocab_tree_path: str = option("", "Vocabulary tree file for --matcher vocabtree.")
+    sequential_overlap: int = option(10, "--matcher sequential: next photos matched.")
+    single_camera: bool = option(True, "All photos share one camera (same body and zoom).")
+    camera_model: str = option("SIMPLE_RADIAL", "COLMAP camera model SfM estimates "
+                               "(SIMPLE_RADIAL, RADIAL, OPENCV, PINHOLE, ...).")
+    max_image_size: int = option(3200, "SIFT runs on photos downscaled to this side.")
+    max_num_features: int = option(8192, flag=False)
+    min_registered: int = option(3, "Fewer registered photos is a failure.")
+    num_threads: int = option(-1, flag=False)
+    seed: int = option(0, flag=False)
 
     def check(self):
         if self.matcher not in MATCHERS:
