@@ -119,3 +119,17 @@ def test_regression_loss_by_hand():
     np.testing.assert_allclose(mae.numpy(), (0.5 + 3 + 0.25) / 3, rtol=1e-5)
     np.testing.assert_allclose(less_one.numpy(), 2 / 3, rtol=1e-5)
     np.testing.assert_allclose(less_three.numpy(), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("images,cams,message", [
+    ((1, 3, 64, 80), (1, 3, 2, 4, 4), "images must be (B, V, H, W, 3)"),
+    ((1, 3, 64, 80, 3), (1, 3, 4, 4), "cams must be (B, V, 2, 4, 4)"),
+    ((1, 3, 64, 80, 3), (1, 2, 2, 4, 4), "images have 3 views but cams 2"),
+    ((1, 3, 64, 72, 3), (1, 3, 2, 4, 4), "image W = 72: the GRU network needs a multiple of 16"),
+])
+def test_model_checks_input_shapes_on_entry(images, cams, message):
+    model = RMVSNet("GRU")
+    with pytest.raises(ValueError) as info:
+        model.winner_take_all(np.zeros(images, np.float32), np.zeros(cams, np.float32), 4,
+                              np.ones(1, np.float32), np.full(1, 2.0, np.float32))
+    assert message in str(info.value)

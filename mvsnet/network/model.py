@@ -27,8 +27,8 @@ from mvsnet.network.depth_regression import probability_map, soft_argmin_depth
 from mvsnet.network.feature_towers import UniNetDS2
 from mvsnet.network.feature_towers import feature_tower as feature_tower_named
 from mvsnet.network.refinement import RefineNet
+from mvsnet.network.spec import REGULARIZATIONS, network_multiple
 
-REGULARIZATIONS = ("GRU", "3DCNNs")
 
 
 class RMVSNet(keras.Model):
@@ -108,6 +108,23 @@ class RMVSNet(keras.Model):
         return depth, prob
 
     # ------------------------------------------------------------------ shared preamble
+    def check_inputs(self, images, cams):
+        """ValueError unless images are (B, V, H, W, 3) with H, W multiples of the network's
+        multiple (16 for GRU, 32 for 3DCNNs) and cams are (B, V, 2, 4, 4) for the same V
+        (checked on the static shapes, i.e. once per trace)."""
+        image_shape, cam_shape = tf.TensorShape(images.shape), tf.TensorShape(cams.shape)
+        if image_shape.rank != 5 or image_shape[-1] not in (None, 3):
+            raise ValueError("images must be (B, V, H, W, 3), got %s" % image_shape)
+        if cam_shape.rank != 5 or cam_shape[2:] != (2, 4, 4):
+            raise ValueError("cams must be (B, V, 2, 4, 4), got %s" % cam_shape)
+        if None not in (image_shape[1], cam_shape[1]) and image_shape[1] != cam_shape[1]:
+            raise ValueError("images have %d views but cams %d" % (image_shape[1], cam_shape[1]))
+        multiple = network_multiple(self.regularization)
+        for side, name in ((image_shape[2], "H"), (image_shape[3], "W")):
+            if side is not None and side % multiple:
+                raise ValueError("image %s = %d: the %s network needs a multiple of %d"
+                                 % (name, side, self.regularization, multiple))
+
     def extract_features(self, images, training=False):
         """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1))."""
         tower = self.feature_tower
@@ -153,6 +170,7 @@ class RMVSNet(keras.Model):
         depth_end = tf.convert_to_tensor(depth_end, tf.float32)
         planes_minus_one = tf.cast(depth_num, tf.float32) - 1
         # 1. features and homographies of every plane
+        self.check_inputs(images, cams)
         ref_feature, src_features = self.extract_features(images)
         if inverse_depth:
             depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
@@ -191,6 +209,7 @@ class RMVSNet(keras.Model):
                               training=False):
         """Training path: softmax over depth of the GRU-regularised costs, (B, D, h, w, 1)."""
         depth_num = tf.cast(depth_num, tf.int32)
+        self.check_inputs(images, cams)
         ref_feature, src_features = self.extract_features(images, training=training)
         depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
         homographies = self.sweep_homographies(cams, depths)
@@ -220,6 +239,7 @@ class RMVSNet(keras.Model):
         depth_interval = tf.convert_to_tensor(depth_interval, tf.float32)
         depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
         # 1. cost volume
+        self.check_inputs(images, cams)
         ref_feature, src_features = self.extract_features(images, training=training)
         depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
         homographies = self.sweep_homographies(cams, depths)
