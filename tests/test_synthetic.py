@@ -1,4 +1,5 @@
-"""Tests of tools/synthetic.py: exact depth, file layouts and formats, determinism."""
+"""Tests of tools/synthetic/ (python -m tools.synthetic): exact depth, file layouts and formats,
+determinism."""
 import hashlib
 import os
 import subprocess
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "tools", "synthetic.py")
+COMMAND = [sys.executable, "-m", "tools.synthetic"]
 
+from cameras.errors import InputError  # noqa: E402
 from tools import synthetic as S  # noqa: E402
 
 
@@ -65,7 +67,7 @@ def _identity_camera():
 
 def _solid_texture():
     rng = np.random.default_rng(0)
-    return S._texture(rng, 1.0, 1)
+    return S.random_texture(rng, 1.0, 1)
 
 
 def test_fronto_parallel_plane_depth_is_constant():
@@ -79,7 +81,7 @@ def test_fronto_parallel_plane_depth_is_constant():
 def test_tilted_plane_depth_matches_analytic():
     k = S.intrinsic_matrix(70.0, 69.0, 31.5, 22.25)
     e = S.look_at([30.0, -20.0, -100.0], [1.0, 2.0, 3.0])
-    axes = S._rotation(np.random.default_rng(3), 40.0)
+    axes = S.random_rotation(np.random.default_rng(3), 40.0)
     c = np.array([2.0, -1.0, 15.0])
     scene = S.Scene([S.Plane(c, axes, None, _solid_texture())], np.array([0.0, 0.0, -1.0]))
     _, depth = S.render(scene, k, e, 64, 48, supersample=0)
@@ -231,7 +233,7 @@ def test_refuses_non_empty_out_without_overwrite(tmp_path, capsys):
     out = tmp_path / "d"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    with pytest.raises(S.InputError):
+    with pytest.raises(InputError):
         S.write_dense(str(out), views=2, width=16, height=16)
     assert S.main(["dense", str(out), "--views", "2", "--width", "16", "--height", "16"]) == 1
     err = capsys.readouterr().err
@@ -242,11 +244,11 @@ def test_refuses_non_empty_out_without_overwrite(tmp_path, capsys):
 
 def test_cli_script_runs(tmp_path):
     out = str(tmp_path / "cli")
-    r = subprocess.run([sys.executable, SCRIPT, "dense", out, "--views", "2", "--width", "24", "--height", "16",
+    r = subprocess.run(COMMAND + ["dense", out, "--views", "2", "--width", "24", "--height", "16",
                         "--depth_line", "3", "--max_d", "16"], capture_output=True, text=True, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert parse_cam(os.path.join(out, "cams", "00000001_cam.txt"))[2][2] == 16
-    r = subprocess.run([sys.executable, SCRIPT, "dense", out], capture_output=True, text=True)
+    r = subprocess.run(COMMAND + ["dense", out], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
 
 

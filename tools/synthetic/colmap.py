@@ -1,8 +1,7 @@
-#!/usr/bin/env python
-"""COLMAP workspaces of tools/synthetic.py scenes: exact cameras, sparse points on the true
+"""COLMAP workspaces of the synthetic scenes: exact cameras, sparse points on the true
 surfaces, written by pycolmap (text or binary, COLMAP's current layout with rigs/frames).
 
-    python tools/synthetic_colmap.py OUT [--views 12] [--width 64] [--height 48] [--points 9]
+    python -m tools.synthetic colmap OUT [--views 12] [--width 64] [--height 48] [--points 9]
         [--seed 0] [--binary] [--first_id 1]
 
 OUT/images/view_%02d.png (the renders) and OUT/sparse/ (PINHOLE cameras, one per view;
@@ -10,12 +9,12 @@ points: a grid of pixels of every view back-projected at their true depth, obser
 every view that sees them unoccluded). Deterministic given the options.
 """
 
-import argparse
 import os
 
 import numpy as np
 
-from tools import synthetic
+from tools.synthetic.cameras import backproject, project
+from tools.synthetic.layouts import dense_scene
 
 
 def scene_points(views, per_view, tolerance=1e-3):
@@ -31,11 +30,11 @@ def scene_points(views, per_view, tolerance=1e-3):
         uu, vv = uu.ravel(), vv.ravel()
         d = v.depth[vv.astype(int), uu.astype(int)]
         keep = d > 0
-        pts = synthetic.backproject(v.intrinsic, v.extrinsic, uu[keep], vv[keep], d[keep])
+        pts = backproject(v.intrinsic, v.extrinsic, uu[keep], vv[keep], d[keep])
         for p in pts:
             track = []
             for j, o in enumerate(views):
-                pix, z = synthetic.project(o.intrinsic, o.extrinsic, p[None])
+                pix, z = project(o.intrinsic, o.extrinsic, p[None])
                 u, vq = pix[0]
                 if not (0 <= u < w - 0.5 and 0 <= vq < h - 0.5) or z[0] <= 0:
                     continue
@@ -84,7 +83,7 @@ def write_workspace(out, views=12, width=64, height=48, points=9, seed=0, binary
     """Render the scene and write OUT/images/ and OUT/sparse/; returns the views."""
     import imageio.v3 as iio
 
-    _, vs = synthetic.dense_scene(views, width, height, seed)
+    _, vs = dense_scene(views, width, height, seed)
     xyz, tracks = scene_points(vs, points)
     rec = build_reconstruction(vs, xyz, tracks, width, height, first_id)
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
@@ -93,22 +92,3 @@ def write_workspace(out, views=12, width=64, height=48, points=9, seed=0, binary
         iio.imwrite(os.path.join(out, "images", "view_%02d.png" % k), v.image)
     (rec.write_binary if binary else rec.write_text)(os.path.join(out, "sparse"))
     return vs
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("out")
-    parser.add_argument("--views", type=int, default=12)
-    parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--height", type=int, default=48)
-    parser.add_argument("--points", type=int, default=9, help="grid points sampled per view")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--binary", action="store_true")
-    parser.add_argument("--first_id", type=int, default=1)
-    args = parser.parse_args(argv)
-    write_workspace(args.out, args.views, args.width, args.height, args.points, args.seed,
-                    args.binary, args.first_id)
-
-
-if __name__ == "__main__":
-    main()
