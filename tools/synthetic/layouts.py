@@ -14,6 +14,7 @@ Both are deterministic given the seed and the other options.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import shutil
@@ -21,7 +22,9 @@ from typing import Optional
 
 import numpy as np
 
+from cameras.atomic import write_bytes_atomic
 from cameras.errors import InputError
+from cameras.pair import format_pair
 from mvsnet.pfm import write_pfm  # noqa: E402  (byte-identical to the original write_pfm)
 from mvsnet.pointcloud.ply import write_ply  # noqa: E402
 from tools.synthetic.cameras import (DTU_INTRINSIC_REL, backproject, dtu_cameras, intrinsic_matrix,
@@ -39,8 +42,29 @@ def _fmt(x):
 
 
 def format_cam(extrinsic, intrinsic, depth_values):
-    """Original cam.txt text: extrinsic 4x4, intrinsic 3x3, then the depth line
-    (2 to 4 numbers: DEPTH_MIN DEPTH_INTERVAL [DEPTH_NUM [DEPTH_MAX]])."""
+    """The text of a cam file in the original layout, as the synthetic scenes write it.
+
+    ``extrinsic`` then the 4 rows of the world-to-camera matrix, a blank line, ``intrinsic``
+    then the 3 rows of K, a blank line, then the depth line of 2 to 4 numbers
+    ``DEPTH_MIN DEPTH_INTERVAL [DEPTH_NUM [DEPTH_MAX]]`` (every form test.py reads).
+    Numbers are ``str(float(x))`` (shortest round trip, so the cameras are written exactly),
+    DEPTH_NUM an integer; rows have no trailing space.
+
+    This is not :func:`cameras.camfile.format_cam` on purpose: that one writes what the
+    original ``write_cam`` writes (trailing spaces, always the 4 depth numbers of the
+    (2, 4, 4) camera array, DEPTH_NUM as a float), while a user-made dense folder (and
+    colmap2mvsnet's or DTU's cams) may have 2 or 3 depth numbers, which is what
+    ``--depth_line`` exercises. The committed fixture tests/fixtures/scene_tiny (and the
+    oracle outputs computed from it) are these bytes.
+
+    Args:
+        extrinsic: world-to-camera (4, 4).
+        intrinsic: K (3, 3).
+        depth_values: 2, 3 or 4 numbers (see :func:`depth_values`).
+
+    Returns:
+        the text (str), ending with a newline.
+    """
     lines = ["extrinsic"]
     lines += [" ".join(_fmt(x) for x in row) for row in np.asarray(extrinsic)]
     lines += ["", "intrinsic"]
@@ -54,30 +78,32 @@ def format_cam(extrinsic, intrinsic, depth_values):
     return "\n".join(lines) + "\n"
 
 
-def format_pair(pairs, score_format="%f"):
-    """pair.txt text: count, then per view 'ref' and 'N src score src score ... ' lines."""
-    out = ["%d" % len(pairs)]
-    for ref, src in pairs:
-        out.append("%d" % ref)
-        out.append("%d " % len(src) + "".join(("%d " + score_format + " ") % (j, s) for j, s in src))
-    return "\n".join(out) + "\n"
-
-
 def _write_text(path, text):
-    with open(path, "w") as f:
-        f.write(text)
+    write_bytes_atomic(path, text.encode("ascii"))
 
 
 def _write_image(path, rgb_uint8, jpeg_quality=95):
+    """Write an (H, W, 3) uint8 RGB image (.jpg with ``jpeg_quality`` or .png), atomically;
+    the bytes cv2.imwrite would write."""
     import cv2
     bgr = np.ascontiguousarray(rgb_uint8[:, :, ::-1])
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if path.endswith(".jpg") else []
-    if not cv2.imwrite(path, bgr, params):
-        raise InputError("cannot write image", path)
+    ext = os.path.splitext(path)[1]
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext == ".jpg" else []
+    ok, data = cv2.imencode(ext, bgr, params)
+    if not ok:
+        raise InputError("cannot encode image", path)
+    write_bytes_atomic(path, data.tobytes())
+
+
+def _write_npy(path, array):
+    buf = io.BytesIO()
+    np.save(buf, array)
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def _prepare_out(out, owned, overwrite):
-    """Refuse a non-empty OUT unless overwrite; with overwrite remove only `owned` entries."""
+    """Refuse a non-empty OUT unless overwrite; with overwrite remove only the generator's
+    own ``owned`` entries (other files stay). Creates OUT."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError("exists and is not a folder", out)
     if os.path.isdir(out) and os.listdir(out):
@@ -92,11 +118,11 @@ def _prepare_out(out, owned, overwrite):
     os.makedirs(out, exist_ok=True)
 
 
-
 # ----------------------------------------------------------------------------- dense folder
 
 @dataclasses.dataclass
 class View:
+    """One rendered view of a dense scene (cameras as in :mod:`tools.synthetic.cameras`)."""
     intrinsic: np.ndarray  # (3, 3)
     extrinsic: np.ndarray  # (4, 4)
     image: Optional[np.ndarray]  # (H, W, 3) uint8 RGB (None when supersample is 0)
@@ -105,10 +131,34 @@ class View:
 
 def dense_scene(views=5, width=160, height=128, seed=0, arc_deg=30.0, elevation_deg=4.0,
                 distance=650.0, focal=None, num_objects=4, back_plane=True, supersample=2):
-    """Scene, and a list of View for `views` cameras evenly on a horizontal arc of
-    `arc_deg` degrees (elevation varying by +-elevation_deg) at `distance` from the scene
-    centre. Focal length defaults to 0.9 * width (fy slightly different, principal point
-    slightly off-centre, like real calibrations)."""
+    """Render the views of a dense scene.
+
+    ``views`` cameras evenly on a horizontal arc of ``arc_deg`` degrees (elevation varying
+    sinusoidally by +-``elevation_deg``) at ``distance`` from the world origin, looking at it
+    (:func:`tools.synthetic.cameras.orbit_cameras`); the scene (:func:`make_scene`, same
+    seed) fills their field of view. K is ``[[f, 0, 0.518 W], [0, 0.997 f, 0.512 H], [0, 0, 1]]``
+    rounded to 6 decimals (fy slightly different, principal point slightly off-centre, like
+    real calibrations), f = 0.9 W by default.
+
+    Args:
+        views: number of views V (>= 2).
+        width, height: image size W, H in pixels (>= 8).
+        seed: fixes the scene and the camera jitter.
+        arc_deg: azimuth span of the cameras (degrees).
+        elevation_deg: elevation amplitude (degrees).
+        distance: camera distance from the origin (world units).
+        focal: focal length f in pixels (default 0.9 * width).
+        num_objects: objects in front of the back plane.
+        back_plane: add the back plane (else background pixels have depth 0).
+        supersample: rays per pixel per axis for the images (0: no images).
+
+    Returns:
+        (scene, views): the :class:`tools.synthetic.scene.Scene` and a list of V
+        :class:`View` (images (H, W, 3) uint8 RGB, depth (H, W) float64 camera z).
+
+    Raises:
+        InputError: fewer than 2 views or an image smaller than 8x8.
+    """
     if views < 2:
         raise InputError("views: need at least 2 views, got %d" % views)
     if width < 8 or height < 8:
@@ -129,9 +179,27 @@ def dense_scene(views=5, width=160, height=128, seed=0, arc_deg=30.0, elevation_
 
 
 def depth_values(depth, depth_line=2, max_d=192, interval_scale=1.0, margin=0.05, depth_range=None):
-    """The cam depth line of a view: DEPTH_MIN DEPTH_INTERVAL [DEPTH_NUM [DEPTH_MAX]] with
-    [min, max] = the ground-truth range widened by `margin` (or `depth_range`) and
-    interval = (max - min) / (max_d - 1) / interval_scale (as colmap2mvsnet)."""
+    """The cam depth line of a view: DEPTH_MIN DEPTH_INTERVAL [DEPTH_NUM [DEPTH_MAX]].
+
+    [min, max] is the ground-truth range widened by ``margin`` (or ``depth_range``), and
+    ``interval = (max - min) / (max_d - 1) / interval_scale`` as colmap2mvsnet.py computes
+    it, so test.py with the same --max_d and --interval_scale samples exactly [min, max].
+    min, max and interval are rounded to 6 decimals.
+
+    Args:
+        depth: the view's depth map (H, W) (0 = no surface).
+        depth_line: how many numbers to return: 2, 3 or 4.
+        max_d: DEPTH_NUM.
+        interval_scale: divides the interval.
+        margin: relative widening of the ground-truth range.
+        depth_range: (min, max) to use instead of the ground truth.
+
+    Returns:
+        list of ``depth_line`` numbers ``[min, interval, max_d, max][:depth_line]``.
+
+    Raises:
+        InputError: the view sees no surface and no depth_range is given.
+    """
     if depth_range is None:
         v = depth[depth > 0]
         if v.size == 0:
@@ -147,7 +215,29 @@ def depth_values(depth, depth_line=2, max_d=192, interval_scale=1.0, margin=0.05
 def write_dense(out, views=5, width=160, height=128, seed=0, depth_line=2, max_d=192,
                 interval_scale=1.0, margin=0.05, depth_range=None, num_src=10, jpeg_quality=95,
                 overwrite=False, **scene_kw):
-    """Write a dense folder (MVSNet test layout + gt/) to `out`; return a summary dict."""
+    """Write a dense folder: the MVSNet test layout plus the ground truth.
+
+    ``out/images/%08d.jpg``, ``out/cams/%08d_cam.txt`` (:func:`format_cam`, depth line
+    :func:`depth_values`), ``out/pair.txt`` (:func:`cameras.pair.format_pair`, sources by
+    :func:`tools.synthetic.views.view_selection_scores`), ``out/gt/%08d_depth.npy`` and
+    ``.pfm`` (float32 (H, W), 0 = no surface), ``out/gt/points.ply`` (:func:`gt_points`) and
+    ``out/synthetic.json`` (the options). Every file is written atomically.
+
+    Args:
+        out: output folder; must be absent or empty unless ``overwrite``.
+        views, width, height, seed: see :func:`dense_scene`.
+        depth_line, max_d, interval_scale, margin, depth_range: see :func:`depth_values`.
+        num_src: at most this many sources per view in pair.txt.
+        jpeg_quality: quality of the JPEG images.
+        overwrite: write into a non-empty ``out``, replacing only the generator's entries.
+        **scene_kw: further arguments of :func:`dense_scene`.
+
+    Returns:
+        the summary dict written to synthetic.json.
+
+    Raises:
+        InputError: bad options or a non-empty ``out`` without ``overwrite``.
+    """
     if depth_line not in (2, 3, 4):
         raise InputError("depth_line: must be 2, 3 or 4, got %r" % depth_line)
     if max_d < 2:
@@ -166,7 +256,7 @@ def write_dense(out, views=5, width=160, height=128, seed=0, depth_line=2, max_d
         dv = depth_values(v.depth, depth_line, max_d, interval_scale, margin, depth_range)
         _write_text(os.path.join(out, "cams", "%08d_cam.txt" % i), format_cam(v.extrinsic, v.intrinsic, dv))
         d32 = v.depth.astype(np.float32)
-        np.save(os.path.join(out, "gt", "%08d_depth.npy" % i), d32)
+        _write_npy(os.path.join(out, "gt", "%08d_depth.npy" % i), d32)
         write_pfm(os.path.join(out, "gt", "%08d_depth.pfm" % i), d32)
     write_ply(os.path.join(out, "gt", "points.ply"), gt_points(vs))
     _write_text(os.path.join(out, "pair.txt"), format_pair(pairs))
@@ -180,7 +270,14 @@ def write_dense(out, views=5, width=160, height=128, seed=0, depth_line=2, max_d
 
 def gt_points(views):
     """The ground-truth cloud of a dense scene: every pixel with a surface of every view,
-    back-projected at its exact depth (float32 (N, 3); points seen by several views repeat)."""
+    back-projected at its exact depth.
+
+    Args:
+        views: list of :class:`View`.
+
+    Returns:
+        world points (N, 3) float32 (points seen by several views repeat).
+    """
     out = []
     for v in views:
         ys, xs = np.nonzero(v.depth > 0)
@@ -189,14 +286,25 @@ def gt_points(views):
     return np.concatenate(out).astype(np.float32)
 
 
-
 # ----------------------------------------------------------------------------- DTU training layout
 
 DTU_BRIGHTNESS = (0.55, 0.68, 0.8, 0.9, 1.0, 1.1, 1.2)  # lighting 0..6
 
 
 def dtu_scan_scene(scan, seed=0, width=640, height=512, distance=620.0, num_objects=5):
-    """Scene of one scan (differs per scan id, fixed by seed), sized to the central view."""
+    """The scene of one scan of the synthetic DTU layout, sized to the central view.
+
+    Args:
+        scan: scan id (the scene differs per id).
+        seed: fixes the scene together with ``scan``.
+        width, height: full image size (the field of view of :func:`dtu_cameras`).
+        distance: camera distance from the origin.
+        num_objects: objects in front of the back plane.
+
+    Returns:
+        a :class:`tools.synthetic.scene.Scene` (depth from the DTU cameras in (425, 937)
+        for the default sizes).
+    """
     wq = width // 4
     fx, fy = DTU_INTRINSIC_REL[0] * wq, DTU_INTRINSIC_REL[1] * wq
     half_w = distance * (width / 4.0) / (2.0 * fx)
@@ -207,8 +315,32 @@ def dtu_scan_scene(scan, seed=0, width=640, height=512, distance=620.0, num_obje
 
 def write_dtu(out, scans=(2, 3), views=49, width=640, height=512, seed=0, supersample=1,
               overwrite=False, num_objects=5):
-    """Write the preprocessed DTU training layout to `out`; return a summary dict.
-    Depth is guaranteed within (425, 937) (checked)."""
+    """Write the preprocessed DTU training layout (mvs_training/dtu).
+
+    ``out/Cameras/pair.txt`` (10 sources per view, repeated when fewer exist, ``%g`` scores
+    like DTU's), ``out/Cameras/train/%08d_cam.txt`` (cameras of the (H/4, W/4) depth maps,
+    depth line ``425.0 2.5``), ``out/Rectified/scan%d_train/rect_%03d_%d_r5000.png`` (view
+    + 1, lighting 0..6 = :data:`DTU_BRIGHTNESS`), ``out/Depths/scan%d_train/depth_map_%04d.pfm``
+    (float32 (H/4, W/4)) and ``out/synthetic.json``. The image camera is the cam file's K
+    with its first two rows times 4. Every file is written atomically.
+
+    Args:
+        out: output folder; must be absent or empty unless ``overwrite``.
+        scans: scan ids; cameras are shared, each scan is a different scene.
+        views: number of views V per scan (>= 2).
+        width, height: image size (>= 32, multiples of 4).
+        seed: fixes the cameras and the scenes.
+        supersample: rays per pixel per axis for the images.
+        overwrite: write into a non-empty ``out``, replacing only the generator's entries.
+        num_objects: objects per scene.
+
+    Returns:
+        the summary dict written to synthetic.json.
+
+    Raises:
+        InputError: bad options, a non-empty ``out`` without ``overwrite``, or a depth
+        outside DTU's (425, 937) (checked).
+    """
     if views < 2:
         raise InputError("views: need at least 2 views, got %d" % views)
     if not scans:
