@@ -330,6 +330,25 @@ def test_scene_tiny_fixture_is_reproducible(tmp_path):
         assert np.abs(a - b).mean() < 0.5  # jpeg encoders may differ in the last bits
 
 
+def test_colmap_subcommand_reproduces_the_colmap_scene_fixture(tmp_path):
+    """tests/fixtures/colmap_scene is what `python -m tools.synthetic colmap OUT` writes with
+    the defaults (tests/fixtures/README.md): same pixels, same model apart from comments."""
+    import imageio.v3 as iio
+    fix = os.path.join(ROOT, "tests", "fixtures", "colmap_scene")
+    out = str(tmp_path / "colmap_scene")
+    assert S.main(["colmap", out]) == 0
+    assert sorted(os.listdir(os.path.join(out, "images"))) == sorted(os.listdir(os.path.join(fix, "images")))
+    for name in os.listdir(os.path.join(fix, "images")):
+        np.testing.assert_array_equal(iio.imread(os.path.join(out, "images", name)),
+                                      iio.imread(os.path.join(fix, "images", name)))
+    names = sorted(os.listdir(os.path.join(fix, "sparse")))
+    assert names and sorted(os.listdir(os.path.join(out, "sparse"))) == names
+    for name in names:
+        with open(os.path.join(out, "sparse", name)) as a, open(os.path.join(fix, "sparse", name)) as b:
+            strip = [[line for line in f.read().splitlines() if not line.startswith("#")] for f in (a, b)]
+        assert strip[0] == strip[1] and strip[0], name
+
+
 @pytest.mark.parametrize("name", ["orig_test_gru", "orig_test_gru_v3", "orig_test_3dcnns", "orig_test_3dcnns_v3"])
 def test_oracle_test_fixtures_layout(name):
     folder = os.path.join(ROOT, "tests", "fixtures", name)

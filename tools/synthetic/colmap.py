@@ -18,8 +18,22 @@ from tools.synthetic.layouts import dense_scene
 
 
 def scene_points(views, per_view, tolerance=1e-3):
-    """(xyz (P, 3), tracks: per point a list of (view, (u, v))) for ``per_view`` points
-    sampled on a grid of each view, observed by the views where they are visible."""
+    """Sparse points on the true surfaces with their exact observations.
+
+    For each view, a grid of about ``per_view`` pixels (rounded to integers, inside the
+    central 80 %) is back-projected at its true depth; a point is observed by every view
+    whose image it projects into and whose depth at the nearest pixel agrees (unoccluded);
+    points observed by fewer than 2 views are dropped.
+
+    Args:
+        views: list of :class:`tools.synthetic.layouts.View`.
+        per_view: grid points sampled per view.
+        tolerance: relative depth agreement (plus 2 world units) counted as visible.
+
+    Returns:
+        (xyz, tracks): world points (P, 3) float64 and per point a list of
+        ``(view index, (u, v))`` pixel observations (pixel centres at integers).
+    """
     xyz, tracks = [], []
     side = max(1, int(round(np.sqrt(per_view))))
     for i, v in enumerate(views):
@@ -48,7 +62,20 @@ def scene_points(views, per_view, tolerance=1e-3):
 
 
 def build_reconstruction(views, xyz, tracks, width, height, first_id=1, names=None):
-    """A pycolmap Reconstruction: camera k and image first_id + k per view."""
+    """A pycolmap Reconstruction of the views with exact poses.
+
+    Args:
+        views: V views (:class:`tools.synthetic.layouts.View`): PINHOLE camera k + 1 from
+            K, image ``first_id + k`` with the world-to-camera pose of its extrinsic.
+        xyz: world points (P, 3).
+        tracks: per point its ``(view index, (u, v))`` observations (rounded to 1/8 pixel).
+        width, height: image size in pixels.
+        first_id: image id of view 0.
+        names: image names (default ``view_%02d.png``).
+
+    Returns:
+        pycolmap.Reconstruction.
+    """
     import pycolmap
 
     rec = pycolmap.Reconstruction()
@@ -80,7 +107,19 @@ def build_reconstruction(views, xyz, tracks, width, height, first_id=1, names=No
 
 
 def write_workspace(out, views=12, width=64, height=48, points=9, seed=0, binary=False, first_id=1):
-    """Render the scene and write OUT/images/ and OUT/sparse/; returns the views."""
+    """Render a dense scene (:func:`tools.synthetic.layouts.dense_scene`) and write
+    ``out/images/view_%02d.png`` and the model in ``out/sparse/`` (text or binary).
+
+    Args:
+        out: output folder (created; existing files of the same names are replaced).
+        views, width, height, seed: see :func:`tools.synthetic.layouts.dense_scene`.
+        points: grid points sampled per view (:func:`scene_points`).
+        binary: write the binary model instead of text.
+        first_id: image id of view 0.
+
+    Returns:
+        the list of rendered views.
+    """
     import imageio.v3 as iio
 
     _, vs = dense_scene(views, width, height, seed)
