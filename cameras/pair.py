@@ -61,12 +61,14 @@ def read_pair(path):
     return parse_pair(text, str(path))
 
 
-def format_pair(pairs):
-    """The text :func:`write_pair` writes."""
+def format_pair(pairs, score_format="%f"):
+    """The text :func:`write_pair` writes. ``score_format`` formats the scores: ``%f`` as
+    the original colmap2mvsnet.py; DTU's own Cameras/pair.txt has ``%g``-like scores."""
     out = ["%d\n" % len(pairs)]
+    item = "%d " + score_format + " "
     for ref_id, sources in pairs:
         out.append("%d\n%d " % (ref_id, len(sources)))
-        out.append("".join("%d %f " % (src_id, score) for src_id, score in sources))
+        out.append("".join(item % (src_id, score) for src_id, score in sources))
         out.append("\n")
     return "".join(out)
 

@@ -17,7 +17,7 @@ from cameras.camfile import read_cam
 from cameras.errors import InputError
 from cameras.pair import read_pair
 from mvsnet.colmap import convert, model
-from tools import synthetic_colmap
+from tools.synthetic import colmap as synthetic_colmap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")

@@ -65,7 +65,7 @@ def test_resample_to_a_scaled_cropped_camera():
 
 def test_synthetic_gt_cloud_and_points_cli(tmp_path):
     scene = tmp_path / "s"
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "synthetic.py"), "dense", str(scene),
+    proc = subprocess.run([sys.executable, "-m", "tools.synthetic", "dense", str(scene),
                            "--views", "2", "--width", "16", "--height", "12", "--supersample", "1"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

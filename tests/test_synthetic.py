@@ -1,4 +1,5 @@
-"""Tests of tools/synthetic.py: exact depth, file layouts and formats, determinism."""
+"""Tests of tools/synthetic/ (python -m tools.synthetic): exact depth, file layouts and formats,
+determinism."""
 import hashlib
 import os
 import subprocess
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "tools", "synthetic.py")
+COMMAND = [sys.executable, "-m", "tools.synthetic"]
 
+from cameras.errors import InputError  # noqa: E402
 from tools import synthetic as S  # noqa: E402
 
 
@@ -65,7 +67,7 @@ def _identity_camera():
 
 def _solid_texture():
     rng = np.random.default_rng(0)
-    return S._texture(rng, 1.0, 1)
+    return S.random_texture(rng, 1.0, 1)
 
 
 def test_fronto_parallel_plane_depth_is_constant():
@@ -79,7 +81,7 @@ def test_fronto_parallel_plane_depth_is_constant():
 def test_tilted_plane_depth_matches_analytic():
     k = S.intrinsic_matrix(70.0, 69.0, 31.5, 22.25)
     e = S.look_at([30.0, -20.0, -100.0], [1.0, 2.0, 3.0])
-    axes = S._rotation(np.random.default_rng(3), 40.0)
+    axes = S.random_rotation(np.random.default_rng(3), 40.0)
     c = np.array([2.0, -1.0, 15.0])
     scene = S.Scene([S.Plane(c, axes, None, _solid_texture())], np.array([0.0, 0.0, -1.0]))
     _, depth = S.render(scene, k, e, 64, 48, supersample=0)
@@ -231,7 +233,7 @@ def test_refuses_non_empty_out_without_overwrite(tmp_path, capsys):
     out = tmp_path / "d"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    with pytest.raises(S.InputError):
+    with pytest.raises(InputError):
         S.write_dense(str(out), views=2, width=16, height=16)
     assert S.main(["dense", str(out), "--views", "2", "--width", "16", "--height", "16"]) == 1
     err = capsys.readouterr().err
@@ -242,11 +244,11 @@ def test_refuses_non_empty_out_without_overwrite(tmp_path, capsys):
 
 def test_cli_script_runs(tmp_path):
     out = str(tmp_path / "cli")
-    r = subprocess.run([sys.executable, SCRIPT, "dense", out, "--views", "2", "--width", "24", "--height", "16",
+    r = subprocess.run(COMMAND + ["dense", out, "--views", "2", "--width", "24", "--height", "16",
                         "--depth_line", "3", "--max_d", "16"], capture_output=True, text=True, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert parse_cam(os.path.join(out, "cams", "00000001_cam.txt"))[2][2] == 16
-    r = subprocess.run([sys.executable, SCRIPT, "dense", out], capture_output=True, text=True)
+    r = subprocess.run(COMMAND + ["dense", out], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
 
 
@@ -326,6 +328,25 @@ def test_scene_tiny_fixture_is_reproducible(tmp_path):
         a = cv2.imread(os.path.join(out, "images", "%08d.jpg" % i)).astype(float)
         b = cv2.imread(os.path.join(fix, "images", "%08d.jpg" % i)).astype(float)
         assert np.abs(a - b).mean() < 0.5  # jpeg encoders may differ in the last bits
+
+
+def test_colmap_subcommand_reproduces_the_colmap_scene_fixture(tmp_path):
+    """tests/fixtures/colmap_scene is what `python -m tools.synthetic colmap OUT` writes with
+    the defaults (tests/fixtures/README.md): same pixels, same model apart from comments."""
+    import imageio.v3 as iio
+    fix = os.path.join(ROOT, "tests", "fixtures", "colmap_scene")
+    out = str(tmp_path / "colmap_scene")
+    assert S.main(["colmap", out]) == 0
+    assert sorted(os.listdir(os.path.join(out, "images"))) == sorted(os.listdir(os.path.join(fix, "images")))
+    for name in os.listdir(os.path.join(fix, "images")):
+        np.testing.assert_array_equal(iio.imread(os.path.join(out, "images", name)),
+                                      iio.imread(os.path.join(fix, "images", name)))
+    names = sorted(os.listdir(os.path.join(fix, "sparse")))
+    assert names and sorted(os.listdir(os.path.join(out, "sparse"))) == names
+    for name in names:
+        with open(os.path.join(out, "sparse", name)) as a, open(os.path.join(fix, "sparse", name)) as b:
+            strip = [[line for line in f.read().splitlines() if not line.startswith("#")] for f in (a, b)]
+        assert strip[0] == strip[1] and strip[0], name
 
 
 @pytest.mark.parametrize("name", ["orig_test_gru", "orig_test_gru_v3", "orig_test_3dcnns", "orig_test_3dcnns_v3"])

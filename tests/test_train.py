@@ -1,4 +1,4 @@
-"""train.py / validate.py end to end on a tiny synthetic DTU-layout set (tools/synthetic.py):
+"""train.py / validate.py end to end on a tiny synthetic DTU-layout set (tools/synthetic):
 the loss goes down, snapshots resume exactly, several devices average their gradients,
 errors are one line."""
 

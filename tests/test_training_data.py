@@ -1,5 +1,5 @@
 """Training / validation samples (mvsnet.training.data) and the online photometric
-augmentation, on tiny synthetic DTU-layout sets (tools/synthetic.py) and hand-made
+augmentation, on tiny synthetic DTU-layout sets (tools/synthetic) and hand-made
 BlendedMVS / ETH3D layouts."""
 
 import os

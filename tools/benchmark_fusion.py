@@ -4,7 +4,7 @@ loop over all view pairs, on a synthetic scene of DTU's shape.
 
     python tools/benchmark_fusion.py OUT [--views 49] [--width 400] [--height 300] [--baseline_refs 49]
 
-Makes OUT with tools/synthetic.py (49 views of 400x300: the depth-map size of a DTU scan at
+Makes OUT with tools/synthetic (49 views of 400x300: the depth-map size of a DTU scan at
 the paper's 1600x1200 input) unless it exists, writes OUT/depths_mvsnet/ from the exact
 ground truth (probability 1, every pixel kept), then times
   1. mvsnet.pointcloud.fusion.fuse_dense_folder (the XLA kernel; the first view includes

@@ -15,7 +15,7 @@ fresh process on a private copy of the same scene.
     # VENV from tools/original/make_venv.sh, ORIG_REPO a clone of github.com/YoYo000/MVSNet
     # (defaults: env ORACLE_PY and ORIG_REPO; --oracle_script defaults to tools/original/run_test.py)
 
-    # a synthetic scene of the right size first (tools/synthetic.py)
+    # a synthetic scene of the right size first (python -m tools.synthetic)
     python tools/benchmark_inference.py --make_scene 1600x1200 --scene SCENE ...
 
 Each run is ``IMPL:REGULARIZATION:MAX_D`` (IMPL ``ours`` or ``oracle``). A run reads only the
@@ -66,7 +66,7 @@ def make_scene(scene, size, views, max_d, interval_scale):
     if os.path.isfile(os.path.join(scene, "pair.txt")):
         print("scene %s exists; not regenerated" % scene, flush=True)
         return
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "synthetic.py"), "dense", scene,
+    cmd = [sys.executable, "-m", "tools.synthetic", "dense", scene,
            "--views", str(views), "--width", str(width), "--height", str(height),
            "--depth_line", "2", "--max_d", str(max_d), "--interval_scale", str(interval_scale)]
     print("generating %s: %s" % (scene, " ".join(cmd)), flush=True)

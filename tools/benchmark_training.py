@@ -4,7 +4,7 @@ ORIGINAL TF1 training graph, on the same inputs and the same initial weights, in
 
     python tools/benchmark_training.py --regularization GRU --width 320 --height 256 --max_d 32
 
-1. A synthetic DTU-layout sample (tools/synthetic.py, 3 views) is read through the training
+1. A synthetic DTU-layout sample (tools/synthetic, 3 views) is read through the training
    data pipeline (mvsnet.training.data: forced range [425, 937], max_d planes, masked
    ground truth, per-image standardisation).
 2. Ours: RMVSNet + TF1RMSProp in a compiled TrainStep; its initial state (weights, RMSProp

@@ -6,7 +6,7 @@
     python tools/evaluate.py points PRED.ply GT.ply [--tau 1] [--max_dist 20] [--voxel 0]
 
 depth: with --dense_folder, every SCENE/depths_mvsnet/NAME_init.pfm against SCENE/gt/NAME_depth
-(.pfm or .npy, tools/synthetic.py's layout), the ground truth resampled (nearest pixel) to the
+(.pfm or .npy, tools/synthetic's layout), the ground truth resampled (nearest pixel) to the
 estimate's camera through the intrinsics of SCENE/cams/NAME_cam.txt and depths_mvsnet/NAME.txt;
 prints mean/median absolute and relative error and the share of pixels within each threshold
 (pixels where both depths are > 0, and prob > P when given). points: accuracy, completeness

@@ -6,7 +6,7 @@ docs/pointclouds.md).
         [--tau 2,5] [--max_dist 20]
 
 SCENE is a dense folder on which mvsnet/test.py has run, with SCENE/gt/points.ply
-(tools/synthetic.py dense writes it). For every combination, fuses with --fusion_mode
+(`python -m tools.synthetic dense` writes it). For every combination, fuses with --fusion_mode
 fusibile (prob x disp x num_consistent) and consistency (prob x num_consistent), scores the
 cloud with mvsnet.pointcloud.evaluation.point_metrics and prints a markdown table. Only the
 fusion's scratch file is written (in SCENE/points_mvsnet/, removed). Not part of the tests.

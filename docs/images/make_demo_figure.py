@@ -4,7 +4,7 @@
     python docs/images/make_demo_figure.py demo_scene docs/images/demo_side_by_side.png [--view 0]
 
 Reads the outputs of mvsnet/test.py (SCENE/depths_mvsnet/%08d.jpg, %08d_init.pfm,
-%08d_prob.pfm) and the ground truth of tools/synthetic.py (SCENE/gt/%08d_depth.npy, taken
+%08d_prob.pfm) and the ground truth of tools/synthetic (SCENE/gt/%08d_depth.npy, taken
 at the 1/4-scale pixels of the depth map). Estimated and true depth share one colour scale
 (mvsnet/visualize.py's rainbow colour map); the probability is coloured over 0..1 with
 the same map. Each panel is enlarged 2x (nearest neighbour).

@@ -1,8 +1,7 @@
-#!/usr/bin/env python
-"""COLMAP workspaces of tools/synthetic.py scenes: exact cameras, sparse points on the true
+"""COLMAP workspaces of the synthetic scenes: exact cameras, sparse points on the true
 surfaces, written by pycolmap (text or binary, COLMAP's current layout with rigs/frames).
 
-    python tools/synthetic_colmap.py OUT [--views 12] [--width 64] [--height 48] [--points 9]
+    python -m tools.synthetic colmap OUT [--views 12] [--width 64] [--height 48] [--points 9]
         [--seed 0] [--binary] [--first_id 1]
 
 OUT/images/view_%02d.png (the renders) and OUT/sparse/ (PINHOLE cameras, one per view;
@@ -10,17 +9,31 @@ points: a grid of pixels of every view back-projected at their true depth, obser
 every view that sees them unoccluded). Deterministic given the options.
 """
 
-import argparse
 import os
 
 import numpy as np
 
-from tools import synthetic
+from tools.synthetic.cameras import backproject, project
+from tools.synthetic.layouts import dense_scene
 
 
 def scene_points(views, per_view, tolerance=1e-3):
-    """(xyz (P, 3), tracks: per point a list of (view, (u, v))) for ``per_view`` points
-    sampled on a grid of each view, observed by the views where they are visible."""
+    """Sparse points on the true surfaces with their exact observations.
+
+    For each view, a grid of about ``per_view`` pixels (rounded to integers, inside the
+    central 80 %) is back-projected at its true depth; a point is observed by every view
+    whose image it projects into and whose depth at the nearest pixel agrees (unoccluded);
+    points observed by fewer than 2 views are dropped.
+
+    Args:
+        views: list of :class:`tools.synthetic.layouts.View`.
+        per_view: grid points sampled per view.
+        tolerance: relative depth agreement (plus 2 world units) counted as visible.
+
+    Returns:
+        (xyz, tracks): world points (P, 3) float64 and per point a list of
+        ``(view index, (u, v))`` pixel observations (pixel centres at integers).
+    """
     xyz, tracks = [], []
     side = max(1, int(round(np.sqrt(per_view))))
     for i, v in enumerate(views):
@@ -31,11 +44,11 @@ def scene_points(views, per_view, tolerance=1e-3):
         uu, vv = uu.ravel(), vv.ravel()
         d = v.depth[vv.astype(int), uu.astype(int)]
         keep = d > 0
-        pts = synthetic.backproject(v.intrinsic, v.extrinsic, uu[keep], vv[keep], d[keep])
+        pts = backproject(v.intrinsic, v.extrinsic, uu[keep], vv[keep], d[keep])
         for p in pts:
             track = []
             for j, o in enumerate(views):
-                pix, z = synthetic.project(o.intrinsic, o.extrinsic, p[None])
+                pix, z = project(o.intrinsic, o.extrinsic, p[None])
                 u, vq = pix[0]
                 if not (0 <= u < w - 0.5 and 0 <= vq < h - 0.5) or z[0] <= 0:
                     continue
@@ -49,7 +62,20 @@ def scene_points(views, per_view, tolerance=1e-3):
 
 
 def build_reconstruction(views, xyz, tracks, width, height, first_id=1, names=None):
-    """A pycolmap Reconstruction: camera k and image first_id + k per view."""
+    """A pycolmap Reconstruction of the views with exact poses.
+
+    Args:
+        views: V views (:class:`tools.synthetic.layouts.View`): PINHOLE camera k + 1 from
+            K, image ``first_id + k`` with the world-to-camera pose of its extrinsic.
+        xyz: world points (P, 3).
+        tracks: per point its ``(view index, (u, v))`` observations (rounded to 1/8 pixel).
+        width, height: image size in pixels.
+        first_id: image id of view 0.
+        names: image names (default ``view_%02d.png``).
+
+    Returns:
+        pycolmap.Reconstruction.
+    """
     import pycolmap
 
     rec = pycolmap.Reconstruction()
@@ -81,10 +107,22 @@ def build_reconstruction(views, xyz, tracks, width, height, first_id=1, names=No
 
 
 def write_workspace(out, views=12, width=64, height=48, points=9, seed=0, binary=False, first_id=1):
-    """Render the scene and write OUT/images/ and OUT/sparse/; returns the views."""
+    """Render a dense scene (:func:`tools.synthetic.layouts.dense_scene`) and write
+    ``out/images/view_%02d.png`` and the model in ``out/sparse/`` (text or binary).
+
+    Args:
+        out: output folder (created; existing files of the same names are replaced).
+        views, width, height, seed: see :func:`tools.synthetic.layouts.dense_scene`.
+        points: grid points sampled per view (:func:`scene_points`).
+        binary: write the binary model instead of text.
+        first_id: image id of view 0.
+
+    Returns:
+        the list of rendered views.
+    """
     import imageio.v3 as iio
 
-    _, vs = synthetic.dense_scene(views, width, height, seed)
+    _, vs = dense_scene(views, width, height, seed)
     xyz, tracks = scene_points(vs, points)
     rec = build_reconstruction(vs, xyz, tracks, width, height, first_id)
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
@@ -93,22 +131,3 @@ def write_workspace(out, views=12, width=64, height=48, points=9, seed=0, binary
         iio.imwrite(os.path.join(out, "images", "view_%02d.png" % k), v.image)
     (rec.write_binary if binary else rec.write_text)(os.path.join(out, "sparse"))
     return vs
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("out")
-    parser.add_argument("--views", type=int, default=12)
-    parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--height", type=int, default=48)
-    parser.add_argument("--points", type=int, default=9, help="grid points sampled per view")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--binary", action="store_true")
-    parser.add_argument("--first_id", type=int, default=1)
-    args = parser.parse_args(argv)
-    write_workspace(args.out, args.views, args.width, args.height, args.points, args.seed,
-                    args.binary, args.first_id)
-
-
-if __name__ == "__main__":
-    main()
