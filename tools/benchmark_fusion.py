@@ -64,7 +64,7 @@ def main(argv=None):
     _, w1, _ = timed(lambda: fusion.fuse_dense_folder(a.out, 0.8, 0.25, 3))
     lines.append("built-in, second run (kernel compiled): %.1f s wall" % w1)
     out = DenseOutput(a.out)
-    handle, depths, images, geos = fusion.load_scratch(out, 0.8, os.path.join(a.out, "points_mvsnet"))
+    handle, depths, images, geos, _ = fusion.load_scratch(out, 0.8, os.path.join(a.out, "points_mvsnet"))
     with handle:
         refs = min(a.baseline_refs, len(geos))
 
