@@ -46,7 +46,7 @@ from cameras.errors import InputError
 from mvsnet.pointcloud.views import DenseOutput
 
 SOURCE_CHUNK = 8  # source views projected per matrix product (fuse_reference_numpy)
-PIXEL_CHUNK = 1 << 16  # reference pixels per step of fuse_reference
+PIXEL_CHUNK = 1 << 17  # reference pixels per step of fuse_reference (bounds its workspace)
 BLAS_BLOCK = 21840  # columns per small matrix product (3 * 4 * BLAS_BLOCK < 2**18: OpenBLAS
 # computes it on the calling thread instead of waking its own threads)
 # a view's depth and colour, one 8-byte texel (one gather reads both)
@@ -239,6 +239,8 @@ def _accumulate(Xh, P, M_inv, center, fb, corners, width, height, threshold, sum
     np.less(np.abs(acc, out=acc), threshold, out=ok)
     if partial:
         ok &= inside
+    if not ok.any():
+        return
     np.copyto(okf, ok)
     np.copyto(ds, 0, where=np.logical_not(ok, out=mask))  # no NaN or inf of a failed view
     # M_inv (ds (x0, y0, 1) - p4) = ds M_inv (x0, y0, 1) + C, and 0 where s is not consistent
@@ -277,10 +279,11 @@ def fuse_reference(r, depths, images, geos, disp_threshold=0.25, num_consistent=
         return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8)
     d = depth[ys, xs]
     g = geos[r]
-    pix = np.stack([xs * d, ys * d, d]).astype(np.float64) - g.p4[:, None]
     Xh = np.ones((4, count_px), np.float32)
     for a in range(0, count_px, BLAS_BLOCK):
-        Xh[:3, a:a + BLAS_BLOCK] = g.M_inv @ pix[:, a:a + BLAS_BLOCK]
+        b = a + BLAS_BLOCK
+        pix = np.stack([xs[a:b] * d[a:b], ys[a:b] * d[a:b], d[a:b]]).astype(np.float64)
+        Xh[:3, a:b] = g.M_inv @ (pix - g.p4[:, None])
     sum_x = Xh[:3].copy()
     sum_c = np.ascontiguousarray(np.asarray(images[r])[ys, xs].T, dtype=np.float32)
     n = np.zeros(count_px, np.int32)
