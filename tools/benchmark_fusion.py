@@ -7,11 +7,12 @@ loop over all view pairs, on a synthetic scene of DTU's shape.
 Makes OUT with tools/synthetic (49 views of 400x300: the depth-map size of a DTU scan at
 the paper's 1600x1200 input) unless it exists, writes OUT/depths_mvsnet/ from the exact
 ground truth (probability 1, every pixel kept), then times
-  1. mvsnet.pointcloud.fusion.fuse_dense_folder (the XLA kernel; the first view includes
-     compiling it), and
+  1. mvsnet.pointcloud.fusion.fuse_dense_folder (reading the maps included) with one thread
+     and with the default number of threads (one per CPU), and
   2. fuse_reference_numpy (the same algorithm, one source view at a time in NumPy) on the
      first --baseline_refs reference views, extrapolated to all views when fewer.
-Prints wall and CPU seconds, fused points and points per second. Not part of the tests.
+Prints the load average before each part (other jobs inflate wall times; CPU seconds are the
+work), wall and CPU seconds, fused points and points per second. Not part of the tests.
 """
 
 import argparse
@@ -58,15 +59,22 @@ def main(argv=None):
     a = ap.parse_args(argv)
     make_scene(a.out, a.views, a.width, a.height)
     lines = []
-    cloud, wall, cpu = timed(lambda: fusion.fuse_dense_folder(a.out, 0.8, 0.25, 3))
-    lines.append("built-in (XLA kernel): %d views %dx%d, %d points, %.1f s wall, %.1f s CPU, %.0f points/s"
-                 % (a.views, a.width, a.height, len(cloud.points), wall, cpu, len(cloud.points) / wall))
-    _, w1, _ = timed(lambda: fusion.fuse_dense_folder(a.out, 0.8, 0.25, 3))
-    lines.append("built-in, second run (kernel compiled): %.1f s wall" % w1)
+
+    def load():
+        return "load average %.2f" % os.getloadavg()[0]
+
+    for workers in (1, fusion.worker_count()):
+        fusion.fuse_dense_folder(a.out, 0.8, 0.25, 3, workers=workers)  # warm the file cache
+        before = load()
+        cloud, wall, cpu = timed(lambda: fusion.fuse_dense_folder(a.out, 0.8, 0.25, 3, workers=workers))
+        lines.append("built-in, %d thread(s): %d views %dx%d, %d points, %.2f s wall, %.2f s CPU, "
+                     "%.2f M points/s (%s)" % (workers, a.views, a.width, a.height, len(cloud.points),
+                                               wall, cpu, len(cloud.points) / wall / 1e6, before))
     out = DenseOutput(a.out)
-    handle, depths, images, geos = fusion.load_scratch(out, 0.8, os.path.join(a.out, "points_mvsnet"))
+    handle, depths, images, geos, _ = fusion.load_scratch(out, 0.8, os.path.join(a.out, "points_mvsnet"))
     with handle:
         refs = min(a.baseline_refs, len(geos))
+        before = load()
 
         def baseline():
             return sum(len(fusion.fuse_reference_numpy(r, depths, images, geos, 0.25, 3)[0]) for r in range(refs))
@@ -74,8 +82,9 @@ def main(argv=None):
         points, wall, cpu = timed(baseline)
         scale = len(geos) / refs
         lines.append("plain NumPy loop: %d of %d reference views, %d points, %.1f s wall, %.1f s CPU "
-                     "(all views: ~%.0f s wall), %.0f points/s"
-                     % (refs, len(geos), points, wall, cpu, wall * scale, points / wall))
+                     "(all views: ~%.0f s wall, ~%.0f s CPU), %.3f M points/s (%s)"
+                     % (refs, len(geos), points, wall, cpu, wall * scale, cpu * scale,
+                        points / wall / 1e6, before))
     print("\n".join(lines))
     return 0
 

@@ -17,10 +17,14 @@ a depth d > 0:
 6. p gives the point sum / (n + 1), colour int(sum / (n + 1)), when n >= num_consistent.
    Points with a coordinate exactly 0 are dropped (fusibile's copy_point_cloud_to_host).
 
-Vectorised with NumPy: one reference view at a time, its valid pixels as arrays, the source
-views in chunks (their projections in one matrix product). Memory: the depth maps and images
-are read once into a memory-mapped scratch file (see :func:`fuse_dense_folder`), so the
-resident set stays a few depth maps whatever the number of views.
+Vectorised with NumPy (:func:`fuse_reference`): one reference view at a time, its valid
+pixels in cache-sized chunks, one source view at a time; each view's depth and colour are
+interleaved in one texel table with repeated edges (:func:`texel_table`), so that a bilinear
+read of both is 4 gathers. Reference views run in parallel threads (:func:`fuse_views`).
+Memory: the texel tables are written once into a memory-mapped scratch file (see
+:func:`fuse_dense_folder`), so the resident set stays a few depth maps per thread whatever
+the number of views. :func:`fuse_reference_numpy` is the plain formulation the tests compare
+against.
 
 Deviations from fusibile (docs/pointclouds.md): each view's own K (fusibile uses the first
 view's K for every view) and the reference's own fx; pixels with depth 0 are skipped
@@ -32,6 +36,7 @@ normals with normal_thresh 360 accept every view and are not written).
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import List
 
@@ -40,7 +45,12 @@ import numpy as np
 from cameras.errors import InputError
 from mvsnet.pointcloud.views import DenseOutput
 
-SOURCE_CHUNK = 8  # source views projected per matrix product
+SOURCE_CHUNK = 8  # source views projected per matrix product (fuse_reference_numpy)
+PIXEL_CHUNK = 1 << 17  # reference pixels per step of fuse_reference (bounds its workspace)
+BLAS_BLOCK = 21840  # columns per small matrix product (3 * 4 * BLAS_BLOCK < 2**18: OpenBLAS
+# computes it on the calling thread instead of waking its own threads)
+# a view's depth and colour, one 8-byte texel (one gather reads both)
+TEXEL = np.dtype([("depth", "<f4"), ("rgb", "u1", (3,)), ("pad", "u1")])
 
 
 @dataclass
@@ -139,107 +149,164 @@ def fuse_reference_numpy(r, depths, images, geos, disp_threshold=0.25, num_consi
     return _average(sum_x, sum_c, n, n >= num_consistent)
 
 
-_KERNELS = {}
+def texel_table(depth, image, out=None):
+    """A view's depth map (H, W) and colour image (H, W, 3) uint8 as one (H + 1, W + 1)
+    :data:`TEXEL` array with the last row and column repeated: the 4 texels of a bilinear
+    read at the pixel (x0, y0) are then the flat entries i, i + 1, i + W + 1 and i + W + 2 of
+    i = y0 (W + 1) + x0 (fusibile's clamped edges), one gather each for depth and colour."""
+    height, width = depth.shape
+    if out is None:
+        out = np.empty((height + 1, width + 1), TEXEL)
+    out["depth"][:height, :width] = depth
+    out["rgb"][:height, :width] = image
+    out["pad"] = 0
+    out[height, :width] = out[height - 1, :width]
+    out[:, width] = out[:, width - 1]
+    return out
 
 
-def _kernel(height, width):
-    """The XLA-compiled consistency test of one reference against a chunk of sources,
-    for maps of height x width (compiled once per size and chunk length)."""
-    key = (height, width)
-    if key in _KERNELS:
-        return _KERNELS[key]
-    from mvsnet.quiet_tf import import_tensorflow
+class _Workspace:
+    """The arrays of :func:`_accumulate`'s steps for up to ``size`` pixels, allocated once per
+    reference view: no allocation (and no page faults from the allocator returning memory to
+    the system) per step."""
 
-    tf = import_tensorflow()
-
-    @tf.function(jit_compile=True, reduce_retracing=True)
-    def chunk(X, ref_valid, src_depth, src_color, P, M_inv, p4, fb, active, threshold):
-        # X (3, HW) reference points; src_depth (S, HW); src_color (S, 3, HW) uint8 planes;
-        # P (S, 3, 4), M_inv (S, 3, 3), p4 (S, 3), fb (S,) f * baseline, active (S,) bool
-        hw = tf.shape(X)[1]
-        Xh = tf.concat([X, tf.ones([1, hw], tf.float32)], 0)
-        proj = tf.einsum("sij,jn->sin", P, Xh)
-        z = proj[:, 2]
-        u = proj[:, 0] / z
-        v = proj[:, 1] / z
-        inside = ((u >= 0) & (u < width) & (v >= 0) & (v < height)
-                  & active[:, None] & ref_valid[None, :])
-        u = tf.where(inside, u, 0.0)
-        v = tf.where(inside, v, 0.0)
-        x0 = tf.cast(u, tf.int32)
-        y0 = tf.cast(v, tf.int32)
-        ax = u - tf.cast(x0, tf.float32)
-        ay = v - tf.cast(y0, tf.float32)
-        x1 = tf.minimum(x0 + 1, width - 1)
-        y1 = tf.minimum(y0 + 1, height - 1)
-        idx = [y0 * width + x0, y0 * width + x1, y1 * width + x0, y1 * width + x1]
-        w = [(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay]
-        offset = tf.range(tf.shape(src_depth)[0])[:, None] * hw  # flat gathers: faster in XLA
-        idx = [i + offset for i in idx]
-        ds = sum(tf.gather(tf.reshape(src_depth, [-1]), i) * wi for i, wi in zip(idx, w))
-        f = fb[:, None]
-        ok = inside & (tf.abs(f / z - f / ds) < threshold)
-        spix = tf.stack([tf.cast(x0, tf.float32) * ds, tf.cast(y0, tf.float32) * ds, ds], 1)
-        sX = tf.einsum("sij,sjn->sin", M_inv, spix - p4[:, :, None])
-        sum_x = tf.reduce_sum(tf.where(ok[:, None, :], sX, 0.0), 0)
-        planes = tf.reshape(tf.transpose(tf.cast(src_color, tf.float32), [1, 0, 2]), [3, -1])
-        sum_c = tf.stack([
-            tf.reduce_sum(tf.where(ok, sum(tf.gather(planes[c], i) * wi for i, wi in zip(idx, w)), 0.0), 0)
-            for c in range(3)], 1)
-        n = tf.reduce_sum(tf.cast(ok, tf.int32), 0)
-        return sum_x, sum_c, n
-
-    _KERNELS[key] = chunk
-    return chunk
+    def __init__(self, size):
+        self.proj = np.empty((3, size), np.float32)
+        (self.u, self.v, self.x0, self.y0, self.ax, self.ay, self.bx, self.by, self.ds,
+         self.okf, self.acc, self.tmp) = np.empty((12, size), np.float32)
+        self.w = np.empty((4, size), np.float32)
+        self.inside, self.ok, self.mask = np.empty((3, size), bool)
+        self.flat = np.empty(size, np.intp)
+        self.texels = np.empty((4, size), TEXEL)
 
 
-def chunk_length(height, width, views):
-    """Source views per kernel call: about 2**20 pixels per call (bounded memory)."""
-    return max(1, min(views - 1, (1 << 20) // (height * width)))
+def _accumulate(Xh, P, M_inv, center, fb, corners, width, height, threshold, sum_x, sum_c, n,
+                ws):
+    """Test the reference points ``Xh`` (4, m) against one source view and add the consistent
+    ones to ``sum_x`` (3, m), ``sum_c`` (3, m) and ``n`` (m,) in place. ``corners``: the
+    source's flat texel table (:func:`texel_table`) and its views shifted by the 3 other
+    corners; ``ws`` a :class:`_Workspace`. float32 throughout; the projection is the BLAS
+    product of :func:`fuse_reference_numpy`."""
+    m = Xh.shape[1]
+    proj = ws.proj[:, :m]
+    for a in range(0, m, BLAS_BLOCK):
+        np.matmul(P, Xh[:, a:a + BLAS_BLOCK], out=proj[:, a:a + BLAS_BLOCK])
+    z = proj[2]
+    u, v, x0, y0 = ws.u[:m], ws.v[:m], ws.x0[:m], ws.y0[:m]
+    ax, ay, bx, by = ws.ax[:m], ws.ay[:m], ws.bx[:m], ws.by[:m]
+    ds, okf, acc, tmp = ws.ds[:m], ws.okf[:m], ws.acc[:m], ws.tmp[:m]
+    w = ws.w[:, :m]
+    inside, ok, mask, flat = ws.inside[:m], ws.ok[:m], ws.mask[:m], ws.flat[:m]
+    np.divide(proj[0], z, out=u)
+    np.divide(proj[1], z, out=v)
+    np.greater_equal(u, 0, out=inside)
+    inside &= np.less(u, width, out=mask)
+    inside &= np.greater_equal(v, 0, out=mask)
+    inside &= np.less(v, height, out=mask)
+    count = np.count_nonzero(inside)
+    if count == 0:
+        return
+    partial = count < m
+    if partial:
+        np.logical_not(inside, out=mask)
+        np.copyto(u, 0, where=mask)
+        np.copyto(v, 0, where=mask)
+    np.trunc(u, out=x0)
+    np.trunc(v, out=y0)
+    np.subtract(u, x0, out=ax)
+    np.subtract(v, y0, out=ay)
+    np.subtract(1, ax, out=bx)
+    np.subtract(1, ay, out=by)
+    np.multiply(bx, by, out=w[0])
+    np.multiply(ax, by, out=w[1])
+    np.multiply(bx, ay, out=w[2])
+    np.multiply(ax, ay, out=w[3])
+    row = width + 1
+    if (height + 1) * row <= 1 << 24:  # float32 integers are exact
+        np.multiply(y0, np.float32(row), out=tmp)
+        tmp += x0
+        np.copyto(flat, tmp, casting="unsafe")
+    else:
+        flat[:] = (y0.astype(np.float64) * row + x0).astype(np.intp)
+    texels = ws.texels[:, :m]
+    for k in range(4):
+        np.take(corners[k], flat, out=texels[k], mode="clip")  # every index is in range
+    np.multiply(texels[0]["depth"], w[0], out=ds)
+    for k in range(1, 4):
+        ds += np.multiply(texels[k]["depth"], w[k], out=tmp)
+    np.divide(fb, z, out=acc)
+    acc -= np.divide(fb, ds, out=tmp)
+    np.less(np.abs(acc, out=acc), threshold, out=ok)
+    if partial:
+        ok &= inside
+    if not ok.any():
+        return
+    np.copyto(okf, ok)
+    np.copyto(ds, 0, where=np.logical_not(ok, out=mask))  # no NaN or inf of a failed view
+    # M_inv (ds (x0, y0, 1) - p4) = ds M_inv (x0, y0, 1) + C, and 0 where s is not consistent
+    for i in range(3):
+        np.multiply(x0, M_inv[i, 0], out=acc)
+        acc += np.multiply(y0, M_inv[i, 1], out=tmp)
+        acc += M_inv[i, 2]
+        acc *= ds
+        acc += np.multiply(okf, center[i], out=tmp)
+        sum_x[i] += acc
+    w *= okf
+    for c in range(3):
+        np.multiply(texels[0]["rgb"][:, c], w[0], out=acc)
+        for k in range(1, 4):
+            acc += np.multiply(texels[k]["rgb"][:, c], w[k], out=tmp)
+        sum_c[c] += acc
+    n += ok
 
 
-def fuse_reference(r, depths, images, geos, disp_threshold=0.25, num_consistent=3, chunk=None):
+def fuse_reference(r, depths, images, geos, disp_threshold=0.25, num_consistent=3, tables=None,
+                   chunk=PIXEL_CHUNK):
     """Fused points (M, 3) float32 and colours (M, 3) uint8 of reference view ``r``.
 
     ``depths[i]`` (H, W) float32 (0 = no depth), ``images[i]`` (H, W, 3) uint8 RGB and
     ``geos[i]`` (:class:`~mvsnet.pointcloud.views.ViewGeometry`) for every view i; they may
-    be memory-mapped: only the reference and one chunk of source maps are read at a time.
-    The same arithmetic as :func:`fuse_reference_numpy`, evaluated by an XLA-compiled
-    TensorFlow kernel over (chunk of sources) x (pixels)."""
+    be memory-mapped. ``tables[i]``: view i's :func:`texel_table` (built from depths and
+    images, one source at a time, when not given). The same arithmetic as
+    :func:`fuse_reference_numpy`, reorganised for speed: only the reference's valid pixels,
+    ``chunk`` of them at a time (the temporaries stay in cache), one source at a time, each
+    bilinear read of depth and colour one gather per corner from the texel table."""
     depth = np.asarray(depths[r], dtype=np.float32)
     height, width = depth.shape
-    views = len(geos)
-    if views < 2 or not (depth > 0).any():
+    ys, xs = np.nonzero(depth > 0)
+    count_px = len(xs)
+    if count_px == 0 or len(geos) < 2:
         return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8)
-    kernel = _kernel(height, width)
-    s_len = chunk or chunk_length(height, width, views)
+    d = depth[ys, xs]
     g = geos[r]
-    ys, xs = np.mgrid[0:height, 0:width].reshape(2, -1)
-    d = depth.reshape(-1)
-    valid = d > 0
-    pix = np.stack([xs * d, ys * d, d]).astype(np.float64) - g.p4[:, None]
-    X = (g.M_inv @ pix).astype(np.float32)  # (3, HW)
-    sum_x = X.copy()
-    sum_c = np.asarray(images[r]).reshape(-1, 3).astype(np.float32)
-    n = np.zeros(height * width, np.int32)
-    others = [s for s in range(views) if s != r]
-    for first in range(0, len(others), s_len):
-        group = others[first:first + s_len]
-        pad = s_len - len(group)
-        src = group + [group[0]] * pad
-        P = np.stack([geos[s].P for s in src]).astype(np.float32)
-        M_inv = np.stack([geos[s].M_inv for s in src]).astype(np.float32)
-        p4 = np.stack([geos[s].p4 for s in src]).astype(np.float32)
-        fb = np.array([g.f * np.linalg.norm(g.center - geos[s].center) for s in src], np.float32)
-        active = np.arange(s_len) < len(group)
-        src_depth = np.stack([np.asarray(depths[s], np.float32).reshape(-1) for s in src])
-        src_color = np.stack([np.asarray(images[s]).reshape(-1, 3).T for s in src])
-        cx, cc, cn = kernel(X, valid, src_depth, src_color, P, M_inv, p4, fb, active,
-                            np.float32(disp_threshold))
-        sum_x += cx.numpy()
-        sum_c += cc.numpy()
-        n += cn.numpy()
-    return _average(sum_x.T, sum_c, n, valid & (n >= num_consistent))
+    Xh = np.ones((4, count_px), np.float32)
+    for a in range(0, count_px, BLAS_BLOCK):
+        b = a + BLAS_BLOCK
+        pix = np.stack([xs[a:b] * d[a:b], ys[a:b] * d[a:b], d[a:b]]).astype(np.float64)
+        Xh[:3, a:b] = g.M_inv @ (pix - g.p4[:, None])
+    sum_x = Xh[:3].copy()
+    sum_c = np.ascontiguousarray(np.asarray(images[r])[ys, xs].T, dtype=np.float32)
+    n = np.zeros(count_px, np.int32)
+    threshold = np.float32(disp_threshold)
+    row = width + 1
+    ws = _Workspace(min(chunk, count_px))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for s in range(len(geos)):
+            if s == r:
+                continue
+            gs = geos[s]
+            table = tables[s] if tables is not None else texel_table(depths[s], images[s])
+            table = np.asarray(table).reshape(-1)
+            corners = (table, table[1:], table[row:], table[row + 1:])
+            P = gs.P.astype(np.float32)
+            M_inv = gs.M_inv.astype(np.float32)
+            center = gs.center.astype(np.float32)
+            fb = np.float32(g.f * np.linalg.norm(g.center - gs.center))
+            for a in range(0, count_px, chunk):
+                b = min(count_px, a + chunk)
+                _accumulate(Xh[:, a:b], P, M_inv, center, fb, corners, width, height, threshold,
+                            sum_x[:, a:b], sum_c[:, a:b], n[a:b], ws)
+    return _average(sum_x.T, sum_c.T, n, n >= num_consistent)
 
 
 def _average(sum_x, sum_c, n, keep):
@@ -254,20 +321,41 @@ def _average(sum_x, sum_c, n, keep):
     return points[nonzero], np.clip(colors[nonzero], 0, 255).astype(np.uint8)
 
 
+def worker_count():
+    """Threads for :func:`fuse_views`: the CPUs this process may use (NumPy releases the GIL
+    in the array operations), at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
+
+
 def fuse_views(depths, images, geos, disp_threshold=0.25, num_consistent=3, names=None,
-               log=None):
-    """Run :func:`fuse_reference` for every view; progress through ``log`` (one line per view)."""
+               log=None, tables=None, workers=None):
+    """Run :func:`fuse_reference` for every view, ``workers`` reference views at a time in
+    threads (default :func:`worker_count`); the points stay in view order. Progress through
+    ``log`` (one line per view, in view order). ``tables``: the views' texel tables
+    (:func:`texel_table`), built here when not given."""
     start = time.time()
-    points, colors, per_view = [], [], []
-    for r in range(len(geos)):
+    if tables is None:
+        tables = [texel_table(np.asarray(d, np.float32), i) for d, i in zip(depths, images)]
+    workers = workers or worker_count()
+
+    def one(r):
         t = time.time()
-        p, c = fuse_reference(r, depths, images, geos, disp_threshold, num_consistent)
-        points.append(p)
-        colors.append(c)
-        per_view.append(len(p))
-        if log is not None:
-            log("view %d/%d (%s): %d points, %.2f s"
-                % (r + 1, len(geos), names[r] if names else r, len(p), time.time() - t))
+        p, c = fuse_reference(r, depths, images, geos, disp_threshold, num_consistent, tables)
+        return p, c, time.time() - t
+
+    points, colors, per_view = [], [], []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for r, (p, c, seconds) in enumerate(pool.map(one, range(len(geos)))):
+            points.append(p)
+            colors.append(c)
+            per_view.append(len(p))
+            if log is not None:
+                log("view %d/%d (%s): %d points, %.2f s"
+                    % (r + 1, len(geos), names[r] if names else r, len(p), seconds))
     cloud = FusedCloud(np.concatenate(points) if points else np.zeros((0, 3), np.float32),
                        np.concatenate(colors) if colors else np.zeros((0, 3), np.uint8),
                        per_view)
@@ -276,17 +364,17 @@ def fuse_views(depths, images, geos, disp_threshold=0.25, num_consistent=3, name
 
 
 def load_scratch(out, prob_threshold, scratch_dir):
-    """Read every view once into memory-mapped scratch arrays (an unlinked temporary file in
-    ``scratch_dir``): (depths (V, H, W) float32 filtered by probability, images
-    (V, H, W, 3) uint8, geometries). All depth maps must have the same size."""
+    """Read every view once into a memory-mapped scratch array (an unlinked temporary file in
+    ``scratch_dir``): the views' texel tables (V, H + 1, W + 1) :data:`TEXEL`, depth filtered
+    by probability (:func:`texel_table`). Returns (file, depths (V, H, W) float32, images
+    (V, H, W, 3) uint8 (both views of the tables), geometries, tables). All depth maps must
+    have the same size."""
     first = out.depth(out.names[0], prob_threshold)
     height, width = first.shape
     views = len(out.names)
-    size = views * height * width
     handle = tempfile.TemporaryFile(dir=scratch_dir, prefix=".fusion-scratch-")
-    handle.truncate(size * 7)
-    depths = np.memmap(handle, np.float32, "r+", 0, (views, height, width))
-    images = np.memmap(handle, np.uint8, "r+", size * 4, (views, height, width, 3))
+    handle.truncate(views * (height + 1) * (width + 1) * TEXEL.itemsize)
+    tables = np.memmap(handle, TEXEL, "r+", 0, (views, height + 1, width + 1))
     geos = []
     for i, name in enumerate(out.names):
         depth = first if i == 0 else out.depth(name, prob_threshold)
@@ -294,23 +382,25 @@ def load_scratch(out, prob_threshold, scratch_dir):
             raise InputError("depth map is %dx%d but %s's is %dx%d (fusion needs one size)"
                              % (depth.shape[1], depth.shape[0], out.names[0], width, height),
                              out.path(name, "_init.pfm"))
-        depths[i] = depth
-        images[i] = out.image(name, (height, width))
+        texel_table(depth, out.image(name, (height, width)), tables[i])
         geos.append(out.geometry(name))
-    return handle, depths, images, geos
+    depths = tables["depth"][:, :height, :width]
+    images = tables["rgb"][:, :height, :width]
+    return handle, depths, images, geos, tables
 
 
 def fuse_dense_folder(dense_folder, prob_threshold=0.8, disp_threshold=0.25, num_consistent=3,
-                      log=None):
+                      log=None, workers=None):
     """fusibile-style fusion of ``dense_folder/depths_mvsnet``; returns a :class:`FusedCloud`.
     The scratch file lives in ``dense_folder/points_mvsnet/`` (created if needed)."""
     out = DenseOutput(dense_folder)
     point_folder = os.path.join(out.dense_folder, "points_mvsnet")
     os.makedirs(point_folder, exist_ok=True)
     start = time.time()
-    handle, depths, images, geos = load_scratch(out, prob_threshold, point_folder)
+    handle, depths, images, geos, tables = load_scratch(out, prob_threshold, point_folder)
     with handle:
-        cloud = fuse_views(depths, images, geos, disp_threshold, num_consistent, out.names, log)
-        del depths, images
+        cloud = fuse_views(depths, images, geos, disp_threshold, num_consistent, out.names, log,
+                           tables, workers)
+        del depths, images, tables
     cloud.seconds = time.time() - start
     return cloud
