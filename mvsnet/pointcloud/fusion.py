@@ -17,14 +17,14 @@ a depth d > 0:
 6. p gives the point sum / (n + 1), colour int(sum / (n + 1)), when n >= num_consistent.
    Points with a coordinate exactly 0 are dropped (fusibile's copy_point_cloud_to_host).
 
-Vectorised with NumPy (:func:`fuse_reference`): one reference view at a time, its valid
-pixels in cache-sized chunks, one source view at a time; each view's depth and colour are
+Vectorised with NumPy (:func:`fuse_reference`): one reference view at a time, only its pixels
+with a depth (in chunks), one source view at a time; each view's depth and colour are
 interleaved in one texel table with repeated edges (:func:`texel_table`), so that a bilinear
 read of both is 4 gathers. Reference views run in parallel threads (:func:`fuse_views`).
 Memory: the texel tables are written once into a memory-mapped scratch file (see
-:func:`fuse_dense_folder`), so the resident set stays a few depth maps per thread whatever
-the number of views. :func:`fuse_reference_numpy` is the plain formulation the tests compare
-against.
+:func:`fuse_dense_folder`), so the resident set does not grow with the number of views
+(under 200 bytes per pixel of a depth map per thread). :func:`fuse_reference_numpy` is the
+plain formulation the tests compare against.
 
 Deviations from fusibile (docs/pointclouds.md): each view's own K (fusibile uses the first
 view's K for every view) and the reference's own fx; pixels with depth 0 are skipped
@@ -269,7 +269,7 @@ def fuse_reference(r, depths, images, geos, disp_threshold=0.25, num_consistent=
     be memory-mapped. ``tables[i]``: view i's :func:`texel_table` (built from depths and
     images, one source at a time, when not given). The same arithmetic as
     :func:`fuse_reference_numpy`, reorganised for speed: only the reference's valid pixels,
-    ``chunk`` of them at a time (the temporaries stay in cache), one source at a time, each
+    ``chunk`` of them at a time (in a workspace allocated once), one source at a time, each
     bilinear read of depth and colour one gather per corner from the texel table."""
     depth = np.asarray(depths[r], dtype=np.float32)
     height, width = depth.shape
