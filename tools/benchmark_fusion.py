@@ -57,7 +57,8 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=400)
     ap.add_argument("--height", type=int, default=300)
     ap.add_argument("--baseline_refs", type=int, default=49)
-    ap.add_argument("--repeat", type=int, default=3, help="runs of the built-in fusion (the best is reported)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of the built-in fusion (the best is reported)")
     a = ap.parse_args(argv)
     make_scene(a.out, a.views, a.width, a.height)
     lines = []
@@ -76,7 +77,8 @@ def main(argv=None):
                      % (workers, a.repeat, a.views, a.width, a.height, len(cloud.points), wall, cpu,
                         len(cloud.points) / wall / 1e6, before))
     out = DenseOutput(a.out)
-    handle, depths, images, geos, _ = fusion.load_scratch(out, 0.8, os.path.join(a.out, "points_mvsnet"))
+    handle, depths, images, geos, _ = fusion.load_scratch(out, 0.8,
+                                                          os.path.join(a.out, "points_mvsnet"))
     with handle:
         refs = min(a.baseline_refs, len(geos))
         before = load()
@@ -86,8 +88,8 @@ def main(argv=None):
 
         points, wall, cpu = timed(baseline)
         scale = len(geos) / refs
-        lines.append("plain NumPy loop: %d of %d reference views, %d points, %.1f s wall, %.1f s CPU "
-                     "(all views: ~%.0f s wall, ~%.0f s CPU), %.3f M points/s (%s)"
+        lines.append("plain NumPy loop: %d of %d reference views, %d points, %.1f s wall, "
+                     "%.1f s CPU (all views: ~%.0f s wall, ~%.0f s CPU), %.3f M points/s (%s)"
                      % (refs, len(geos), points, wall, cpu, wall * scale, cpu * scale,
                         points / wall / 1e6, before))
     print("\n".join(lines))
