@@ -26,9 +26,9 @@ from mvsnet import weights
 from mvsnet.network.model import build_model
 
 
-PLANE_CHUNK = 8
+PLANE_CHUNK = 4
 """Depth planes per chunk of the fast GRU sweep (``exact=False``): their costs and
-first-layer convolutions are held at once, (8 x 48 + 8 x 32) floats per cost-map pixel."""
+first-layer convolutions are held at once, 4 x (48 + 32) floats per cost-map pixel."""
 
 
 def load_model(regularization, checkpoint_path, refinement=False):

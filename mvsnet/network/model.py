@@ -108,14 +108,19 @@ class RMVSNet(keras.Model):
         return depth, prob
 
     # ------------------------------------------------------------------ shared preamble
-    def extract_features(self, images, training=False):
-        """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1))."""
+    def extract_features(self, images, training=False, sequential=False):
+        """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1)).
+
+        ``sequential``: each tower starts after the previous one has finished (in a graph,
+        independent towers may otherwise run at the same time; their full-resolution
+        activations then set the peak memory). Scheduling only: values are unchanged."""
         tower = self.feature_tower
-        views = tf.unstack(images, axis=1)
-        if isinstance(tower, UniNetDS2):
-            features = [tower(v, training=training) for v in views]
-        else:
-            features = [tower(v) for v in views]
+        features = []
+        for v in tf.unstack(images, axis=1):
+            if sequential and features:
+                with tf.control_dependencies([features[-1]]):
+                    v = tf.identity(v)
+            features.append(tower(v, training=training) if isinstance(tower, UniNetDS2) else tower(v))
         return features[0], features[1:]
 
     def sweep_homographies(self, cams, depths):
@@ -163,7 +168,7 @@ class RMVSNet(keras.Model):
         depth_end = tf.convert_to_tensor(depth_end, tf.float32)
         planes_minus_one = tf.cast(depth_num, tf.float32) - 1
         # 1. features and homographies of every plane
-        ref_feature, src_features = self.extract_features(images)
+        ref_feature, src_features = self.extract_features(images, sequential=True)
         if inverse_depth:
             depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
             inv_start, inv_end = 1.0 / depth_start, 1.0 / depth_end
