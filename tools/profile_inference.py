@@ -2,21 +2,22 @@
 """Where the time of one GRU depth map goes: per-piece timings of the winner-take-all sweep.
 
     python tools/profile_inference.py --scene SCENE --ckpt CKPT_PREFIX-STEP \\
-        --max_w 800 --max_h 600 --max_d 64 --reps 3
+        --max_w 800 --max_h 592 --max_d 64 --reps 3
 
 Reads the first reference view set of SCENE (a dense folder) as test.py does, then times,
-each as its own compiled function called repeatedly (median of ``--reps`` calls, after one
-untimed call), the pieces of one view: the feature towers of all views, and per depth plane
-the homography warps, the variance, the first GRU layer's convolutions (gates, output), its
-layer norms and activations, the second and third GRU layers with prob_conv, and the
-winner-take-all update; per-plane pieces are multiplied by the number of planes. It also
-times the whole compiled network of mvsnet.inference.pipeline (the sum of the pieces leaves
-out what the loop itself costs) and, with ``--chunks``, the chunked fast path
-(mvsnet.network.model ``fast=True``) for each chunk size given. Prints a markdown table.
+each compiled on its own (median of ``--reps`` calls after one untimed call; wall and
+process CPU seconds), the pieces of one view: the feature towers of all views, and per
+depth plane the homography warps, the variance, the first GRU layer's convolutions (gates,
+output), its layer norms and activations, the second and third GRU layers with prob_conv,
+and the winner-take-all update. A per-plane piece runs inside one compiled loop over
+``--loop_planes`` planes and is scaled to the number of planes. It also times the whole
+compiled network of mvsnet.inference.pipeline, the original formulation (``exact``) and,
+with ``--fast``, the fast sweep (over ``--net_planes`` planes). Prints a markdown table.
 Not part of the test suite; the machine load is printed with the numbers.
 """
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -77,7 +78,7 @@ def main(argv=None):
                    help="planes each per-plane piece loops over (default: all)")
     p.add_argument("--net_planes", type=int, default=0,
                    help="planes the whole network sweeps (default: the camera's, as test.py)")
-    p.add_argument("--chunks", default="", help="comma-separated chunk sizes of the fast path to time")
+    p.add_argument("--fast", action="store_true", help="also time the whole network's fast sweep")
     p.add_argument("--skip_exact", action="store_true", help="do not time the exact network and pieces")
     args = p.parse_args(argv)
 
@@ -92,7 +93,8 @@ def main(argv=None):
     from mvsnet.network import homography as hg
     from mvsnet.network.cost_volume import variance_cost
 
-    options = Options(view_num=args.view_num, max_w=args.max_w, max_h=args.max_h, max_d=args.max_d)
+    options = Options(view_num=args.view_num, max_w=args.max_w, max_h=args.max_h, max_d=args.max_d,
+                      exact=True)
     plans = plan_dense_folder(args.scene, options)
     item = prepare.prepare_view_set(plans[0], options)
     images = tf.constant(item.centered_images[None])
@@ -175,9 +177,9 @@ def main(argv=None):
             wall, cpu = timed(_looped(piece, loop_planes), reps=args.reps)
             rows.append((name, (wall / loop_planes, cpu / loop_planes), depth_num))
 
-    for k in [int(c) for c in args.chunks.split(",") if c.strip()]:
-        fast = pipeline.network_function(model, options, fast_chunk=k)
-        rows.append(("whole network (fast, chunk %d, compiled, %d planes)" % (k, net_planes),
+    if args.fast:
+        fast = pipeline.network_function(model, dataclasses.replace(options, exact=False))
+        rows.append(("whole network (fast, chunk %d, compiled, %d planes)" % (pipeline.PLANE_CHUNK, net_planes),
                      timed(fast, images, cams, reps=args.reps), 1))
 
     print("\n| piece | wall s per call | calls per view | wall s per view | CPU s per view | "
@@ -187,7 +189,7 @@ def main(argv=None):
                      if not name.startswith("whole") and name != "warps + variance")
     for name, (wall, cpu), calls in rows:
         share = "-" if name.startswith("whole") or name == "warps + variance" else \
-            "%.1f %%" % (100.0 * cpu * calls / pieces_cpu)
+            "%.1f %%" % (100.0 * cpu * calls / max(pieces_cpu, 1e-12))
         print("| %s | %.4f | %d | %.2f | %.2f | %s |" % (name, wall, calls, wall * calls, cpu * calls, share))
     print("| sum of the pieces | | | | %.2f | 100 %% |" % pieces_cpu)
     print("\nload average after: %.2f %.2f %.2f" % os.getloadavg())
