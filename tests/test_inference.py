@@ -142,19 +142,25 @@ def gru_model():
     return pipeline.load_model("GRU", CKPT["GRU"] + "-%d" % STEP)[0]
 
 
-def library_maps(model, images, cams):
+def library_maps(model, images, cams, exact=None):
     """The network API's winner_take_all on prepared inputs (3 views), with the depth range
     taken from the cameras inside the graph as the original test.py does. (The batch size
     stays unknown to the graph, as in the original: a graph traced for a static batch of 1
-    rounds the probabilities differently, ~1e-6 relative.)"""
+    rounds the probabilities differently, ~1e-6 relative.) ``exact``: the sweep formulation
+    (default: test.py's default)."""
     import tensorflow as tf
+
+    from mvsnet.inference import pipeline
 
     @tf.function(input_signature=[tf.TensorSpec([None, 3, 128, 160, 3]), tf.TensorSpec([None, 3, 2, 4, 4])])
     def api(images, cams):
         start, interval = cams[:, 0, 1, 3, 0], cams[:, 0, 1, 3, 1]
         num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
         end = start + (tf.cast(num, tf.float32) - 1) * interval
-        return model.winner_take_all(images, cams, num, start, end, inverse_depth=True)
+        # the formulation test.py runs by default (fast unless --exact)
+        return model.winner_take_all(images, cams, num, start, end, inverse_depth=True,
+                                     exact=plan.Options().exact if exact is None else exact,
+                                     chunk=pipeline.PLANE_CHUNK)
 
     depth, prob = api(tf.constant(images[None]), tf.constant(cams[None]))
     return depth.numpy()[0, :, :, 0], prob.numpy()[0, :, :, 0]
@@ -206,9 +212,9 @@ def test_tolerances_reject_real_bugs(gru_model):
         assert any(p.startswith("depth: only") for p in found), bug
         assert any(p.startswith("prob: ") for p in found), bug
     warp = gru_model._warp_fn
-    gru_model._warp_fn = _unshifted_warp
+    gru_model._warp_fn = _unshifted_warp   # the warp of the exact (original) formulation
     try:
-        found = problems(*library_maps(gru_model, item.centered_images, item.scaled_cams))
+        found = problems(*library_maps(gru_model, item.centered_images, item.scaled_cams, exact=True))
     finally:
         gru_model._warp_fn = warp
     assert any(p.startswith("depth: only") for p in found) and any(p.startswith("prob: ") for p in found)

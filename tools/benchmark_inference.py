@@ -18,7 +18,11 @@ fresh process on a private copy of the same scene.
     # a synthetic scene of the right size first (python -m tools.synthetic)
     python tools/benchmark_inference.py --make_scene 1600x1200 --scene SCENE ...
 
-Each run is ``IMPL:REGULARIZATION:MAX_D`` (IMPL ``ours`` or ``oracle``). A run reads only the
+Each run is ``IMPL:REGULARIZATION:MAX_D`` (IMPL ``ours``: test.py as it runs by default, the
+fast GRU sweep; ``exact``: test.py ``--exact``, the original formulation; ``oracle``: the
+original test.py). Runs execute in the order given: list them interleaved (e.g.
+``oracle:GRU:256,ours:GRU:256,oracle:GRU:256,ours:GRU:256``) so that both see the same load;
+the load average is recorded before and after every run. A run reads only the
 first ``--refs`` reference views of pair.txt (its copy links images/ and cams/ and trims
 pair.txt; the scene itself is never written). Peak RSS is the child's ru_maxrss from
 wait4(2) (the same number ``/usr/bin/time -v`` prints as "Maximum resident set size").
@@ -54,8 +58,8 @@ def parse_runs(text):
     runs = []
     for item in text.split(","):
         parts = item.strip().split(":")
-        if len(parts) != 3 or parts[0] not in ("ours", "oracle") or parts[1] not in ("GRU", "3DCNNs"):
-            raise BenchmarkError("--runs: %r is not IMPL:REGULARIZATION:MAX_D (IMPL ours|oracle, "
+        if len(parts) != 3 or parts[0] not in ("ours", "exact", "oracle") or parts[1] not in ("GRU", "3DCNNs"):
+            raise BenchmarkError("--runs: %r is not IMPL:REGULARIZATION:MAX_D (IMPL ours|exact|oracle, "
                                  "REGULARIZATION GRU|3DCNNs)" % item)
         runs.append((parts[0], parts[1], int(parts[2])))
     return runs
@@ -101,7 +105,7 @@ def run_child(cmd, log_path, env=None):
 
 
 def per_view_seconds(log_path, impl):
-    pattern = OURS_VIEW if impl == "ours" else ORACLE_VIEW
+    pattern = ORACLE_VIEW if impl == "oracle" else OURS_VIEW
     out = []
     for line in open(log_path, errors="replace"):
         m = pattern.search(line.strip())
@@ -119,8 +123,9 @@ def command(impl, reg, max_d, folder, args):
         raise BenchmarkError("no checkpoint for %s: give --ckpt_%s" % (reg, reg.lower()))
     prefix, step = ckpt.rsplit("-", 1)
     common += ["--pretrained_model_ckpt_path", prefix, "--ckpt_step", step]
-    if impl == "ours":
-        return [sys.executable, os.path.join(ROOT, "mvsnet", "test.py")] + common, None
+    if impl in ("ours", "exact"):
+        extra = ["--exact"] if impl == "exact" else []
+        return [sys.executable, os.path.join(ROOT, "mvsnet", "test.py")] + common + extra, None
     if not (args.oracle_python and args.oracle_script and args.orig_repo):
         raise BenchmarkError("oracle runs need --oracle_python (or env ORACLE_PY: the python of "
                              "tools/original/make_venv.sh's venv) and --orig_repo (or env ORIG_REPO: "
@@ -184,41 +189,54 @@ def main(argv=None):
         out = args.out or args.scene.rstrip("/") + "_bench"
         os.makedirs(out, exist_ok=True)
         results = []
-        for impl, reg, max_d in runs:
-            label = "%s_%s_d%d" % (impl, reg, max_d)
+        for number, (impl, reg, max_d) in enumerate(runs, 1):
+            label = "%d_%s_%s_d%d" % (number, impl, reg, max_d)
             folder = os.path.join(out, label)
             refs = private_copy(args.scene, folder, args.refs)
             cmd, env = command(impl, reg, max_d, folder, args)
             log_path = os.path.join(out, label + ".log")
             print("run %s (%d reference views): %s" % (label, refs, " ".join(cmd)), flush=True)
+            load_before = os.getloadavg()
             code, wall, rss = run_child(cmd, log_path, env)
             views = per_view_seconds(log_path, impl)
             rec = {"run": label, "impl": impl, "regularization": reg, "max_d": max_d, "refs": refs,
                    "exit_code": code, "wall_seconds": round(wall, 1), "peak_rss_mib": round(rss, 1),
                    "seconds_per_view": views, "log": log_path,
+                   "load_before": [round(v, 2) for v in load_before],
+                   "load_after": [round(v, 2) for v in os.getloadavg()],
                    "outputs": os.path.join(folder, "depths_mvsnet")}
             results.append(rec)
             print("  exit %d, wall %.1f s, peak RSS %.1f MiB, per view %s"
                   % (code, wall, rss, ", ".join("%.2f s" % s for s in views)), flush=True)
+        # every run against the first run of the same setting (the original's when listed first)
         comparisons = []
-        for i, a in enumerate(results):
-            for b in results[i + 1:]:
-                if (a["regularization"], a["max_d"]) == (b["regularization"], b["max_d"]) and \
-                        os.path.isdir(a["outputs"]) and os.path.isdir(b["outputs"]):
-                    comparisons.append(dict(a=a["run"], b=b["run"], **compare_outputs(a["outputs"], b["outputs"])))
+        for i, b in enumerate(results):
+            firsts = [a for a in results[:i] if (a["regularization"], a["max_d"]) == (b["regularization"], b["max_d"])]
+            if firsts and os.path.isdir(firsts[0]["outputs"]) and os.path.isdir(b["outputs"]):
+                a = firsts[0]
+                comparisons.append(dict(a=a["run"], b=b["run"], **compare_outputs(a["outputs"], b["outputs"])))
         info = {"scene": os.path.abspath(args.scene), "max_w": args.max_w, "max_h": args.max_h,
                 "view_num": args.view_num, "interval_scale": args.interval_scale, "cpus": os.cpu_count(),
                 "runs": results, "comparisons": comparisons}
         with open(os.path.join(out, "benchmark.json"), "w") as f:
             json.dump(info, f, indent=1)
-        print("\n| run | planes | ref views | s/view (first) | s/view (later) | wall s | peak RSS MiB |")
-        print("|---|---|---|---|---|---|---|")
+        print("\n| run | planes | ref views | s/view (first) | s/view (median after the first) | wall s "
+              "| peak RSS MiB | load average before / after |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in results:
             v = r["seconds_per_view"]
-            later = "%.1f" % np.mean(v[1:]) if len(v) > 1 else "-"
-            print("| %s %s | %d | %d | %s | %s | %.0f | %.0f |"
-                  % (r["impl"], r["regularization"], r["max_d"], r["refs"], "%.1f" % v[0] if v else "-",
-                     later, r["wall_seconds"], r["peak_rss_mib"]))
+            later = "%.1f" % np.median(v[1:]) if len(v) > 1 else "-"
+            print("| %s %s | %d | %d | %s | %s | %.0f | %.0f | %.2f / %.2f |"
+                  % (r["run"], r["regularization"], r["max_d"], r["refs"], "%.1f" % v[0] if v else "-",
+                     later, r["wall_seconds"], r["peak_rss_mib"], r["load_before"][0], r["load_after"][0]))
+        for impl in ("ours", "exact"):
+            mine = [np.median(r["seconds_per_view"][1:]) for r in results
+                    if r["impl"] == impl and len(r["seconds_per_view"]) > 1]
+            theirs = [np.median(r["seconds_per_view"][1:]) for r in results
+                      if r["impl"] == "oracle" and len(r["seconds_per_view"]) > 1]
+            if mine and theirs:
+                print("\n%s / original, s/view (median after the first, over the runs): %.3f"
+                      % (impl, np.median(mine) / np.median(theirs)))
         for c in comparisons:
             print("\n%s vs %s: depth pixels equal %s, prob max |diff| %g, files identical %s"
                   % (c["a"], c["b"], c["depth_equal_share"], c["prob_max_abs"], c["files_identical"]))

@@ -26,6 +26,11 @@ from mvsnet import weights
 from mvsnet.network.model import build_model
 
 
+PLANE_CHUNK = 4
+"""Depth planes per chunk of the fast GRU sweep (``exact=False``): their costs and
+first-layer convolutions are held at once, 4 x (48 + 32) floats per cost-map pixel."""
+
+
 def load_model(regularization, checkpoint_path, refinement=False):
     """(model, summary): the network with the checkpoint's weights. A TF1 checkpoint
     (the original's or ours) is converted in memory; nothing is written."""
@@ -51,12 +56,14 @@ def network_function(model, options, refinement=False):
 
     GRU: winner-take-all between depth_start and depth_start + (depth_num - 1) * interval,
     depth_num from the first reference camera of the batch (as the original), inverse or
-    linear depth. 3DCNNs: soft argmin over ``max_d`` planes (the original inference_mem),
+    linear depth; ``options.exact`` picks the original formulation, otherwise the fast one
+    (:meth:`mvsnet.network.model.RMVSNet.winner_take_all`). 3DCNNs: soft argmin over ``max_d`` planes (the original inference_mem),
     and the refinement network when ``refinement``. Compiled once per model and setting.
     """
     view_num, max_h, max_w, max_d = options.view_num, options.max_h, options.max_w, options.max_d
     refine = bool(refinement and options.regularization == "3DCNNs")
-    key = (options.regularization, options.inverse_depth, view_num, max_h, max_w, max_d, refine)
+    key = (options.regularization, options.inverse_depth, options.exact, view_num, max_h, max_w, max_d,
+           refine)
     # cached on the model itself (outside Keras attribute tracking): compiled once per setting
     cache = vars(model).setdefault("_inference_networks", {})
     if key not in cache:
@@ -77,7 +84,8 @@ def _compile_network(model, options, refine):
             depth_num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
             depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
             depth, prob = model.winner_take_all(images, cams, depth_num, depth_start, depth_end,
-                                                inverse_depth=options.inverse_depth)
+                                                inverse_depth=options.inverse_depth,
+                                                exact=options.exact, chunk=PLANE_CHUNK)
             return {"depth": depth, "prob": prob}
         depth, prob, _ = model.soft_argmin(images, cams, max_d, depth_start, depth_interval,
                                            memory_saving=True)

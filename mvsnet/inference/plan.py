@@ -40,6 +40,10 @@ class Options:
                                     "then crop the centre.")
     regularization: str = option("GRU", "GRU (R-MVSNet) or 3DCNNs (MVSNet).")
     inverse_depth: bool = option(True, "GRU: sample the depth planes uniformly in inverse depth.")
+    # not in the original: the GRU sweep formulation (see RMVSNet.winner_take_all)
+    exact: bool = option(False, "GRU: run the original graph's formulation one plane at a time "
+                         "(slower) instead of the fast one (chunks of planes, XLA-compiled warps, "
+                         "batched first-layer convolutions; equal up to float rounding).")
 
     def check(self):
         """InputError for values the pipeline cannot run with."""

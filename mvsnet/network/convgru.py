@@ -48,6 +48,33 @@ class ConvGRUCell(keras.layers.Layer):
         # 3. soft update
         return update_gate * h + (1 - update_gate) * candidate
 
+    # -- the same cell split in two (the fast inference path) --------------------------------
+    # conv([x, h]) = conv(x, W_x) + conv(h, W_h): the part on the input x does not depend on
+    # the recurrence and can be computed for many depth planes in one batched convolution.
+    def input_weights(self, negate=False):
+        """(kernel (k, k, C_x, 3F), bias (3F,)): the gate and output convolutions restricted
+        to the input channels, stacked (gates first). ``negate``: for -x (exact: the
+        products and sums only change sign)."""
+        channels = self.gates_conv.kernel.shape[2] - self.filters
+        kernel = tf.concat([self.gates_conv.kernel[:, :, :channels], self.output_conv.kernel[:, :, :channels]], -1)
+        bias = tf.concat([self.gates_conv.bias, self.output_conv.bias], 0)
+        return (-kernel if negate else kernel), bias
+
+    def call_split(self, x_part, h):
+        """The cell given x_part = conv(x, W_x) + b from :meth:`input_weights` (..., 3F):
+        only the convolutions on the hidden state run here.  Equal to ``call(x, h)`` up to
+        the order of the float sums."""
+        channels = self.gates_conv.kernel.shape[2] - self.filters
+        gates = x_part[..., :2 * self.filters] + tf.nn.conv2d(
+            h, self.gates_conv.kernel[:, :, channels:], 1, "SAME")
+        reset_gate, update_gate = tf.split(gates, 2, axis=-1)
+        reset_gate = tf.sigmoid(self.reset_norm(reset_gate))
+        update_gate = tf.sigmoid(self.update_norm(update_gate))
+        candidate = x_part[..., 2 * self.filters:] + tf.nn.conv2d(
+            reset_gate * h, self.output_conv.kernel[:, :, channels:], 1, "SAME")
+        candidate = tf.tanh(self.output_norm(candidate))
+        return update_gate * h + (1 - update_gate) * candidate
+
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size}
 
@@ -82,6 +109,21 @@ class GRURegularizer(keras.layers.Layer):
         x = -cost
         new_states = []
         for cell, state in zip(self.cells, states):
+            x = cell(x, state)
+            new_states.append(x)
+        return self.prob_conv(x), tuple(new_states)
+
+    def cost_part(self, costs):
+        """The first cell's convolutions on -cost for a stack of cost maps (N, H, W, 32) at
+        once (one batched convolution): (N, H, W, 3 * 16), input of :meth:`step_split`."""
+        kernel, bias = self.cells[0].input_weights(negate=True)
+        return tf.nn.bias_add(tf.nn.conv2d(costs, kernel, 1, "SAME"), bias)
+
+    def step_split(self, cost_part, states):
+        """:meth:`call` given the first cell's :meth:`cost_part` of this plane."""
+        x = self.cells[0].call_split(cost_part, states[0])
+        new_states = [x]
+        for cell, state in zip(self.cells[1:], states[1:]):
             x = cell(x, state)
             new_states.append(x)
         return self.prob_conv(x), tuple(new_states)

@@ -82,6 +82,48 @@ def warp_transform(feature, homography):
         interpolation="BILINEAR", fill_mode="CONSTANT")
 
 
+def warp_planes(feature, homographies):
+    """:func:`warp_transform` of one source feature map for a chunk of K depth planes at once,
+    as a gather: feature (B, H, W, C), homographies (B, K, 3, 3) -> (B, K, H, W, C).
+
+    The kernel's formula (ImageProjectiveTransformV3, bilinear, fill 0), term by term:
+    k = t6 x + t7 y + 1, source point ((t0 x + t1 y + t2) / k, (t3 x + t4 y + t5) / k), its
+    four neighbours read with fill 0 outside the map, weighted along x then along y, and the
+    fill value where k == 0.  Meant to run XLA-compiled (:mod:`mvsnet.network.cost_volume`
+    ``variance_cost_planes``): the graph optimiser and XLA may reorder or fuse (multiply-add)
+    a few of these float operations, so values can differ from the kernel in the last bits.
+    """
+    shape = tf.shape(feature)
+    batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    planes = tf.shape(homographies)[1]
+    hf, wf = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    t = _pixel_homography(tf.reshape(homographies, [-1, 3, 3]))           # (B*K, 8)
+    t = [tf.reshape(t[:, i], [batch, planes, 1, 1]) for i in range(8)]
+    xs = tf.reshape(tf.cast(tf.range(width), tf.float32), [1, 1, 1, -1])
+    ys = tf.reshape(tf.cast(tf.range(height), tf.float32), [1, 1, -1, 1])
+    projection = t[6] * xs + t[7] * ys + 1.0
+    x = (t[0] * xs + t[1] * ys + t[2]) / projection                        # (B, K, H, W)
+    y = (t[3] * xs + t[4] * ys + t[5]) / projection
+    x0, y0 = tf.floor(x), tf.floor(y)
+    x1, y1 = x0 + 1, y0 + 1
+    finite = tf.not_equal(projection, 0.0)
+    rows = tf.reshape(feature, [-1, channels])
+    offset = tf.reshape(tf.range(batch) * height * width, [-1, 1, 1, 1])
+
+    def read(yy, xx):
+        inside = (yy >= 0) & (yy < hf) & (xx >= 0) & (xx < wf) & finite
+        index = tf.cast(tf.where(inside, yy, 0.0), tf.int32) * width + \
+            tf.cast(tf.where(inside, xx, 0.0), tf.int32) + offset
+        values = tf.gather(rows, index)                                    # (B, K, H, W, C)
+        return tf.where(inside[..., None], values, 0.0)
+
+    wx0, wx1 = (x1 - x)[..., None], (x - x0)[..., None]
+    top = wx0 * read(y0, x0) + wx1 * read(y0, x1)
+    bottom = wx0 * read(y1, x0) + wx1 * read(y1, x1)
+    out = (y1 - y)[..., None] * top + (y - y0)[..., None] * bottom
+    return tf.where(finite[..., None], out, 0.0)
+
+
 def warp_gather(feature, homography):
     """The original's gather-based ``homography_warping`` (unused by its inference modes).
 

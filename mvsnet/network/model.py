@@ -22,7 +22,7 @@ import tensorflow as tf
 from mvsnet.network import homography as hg
 from mvsnet.network.convgru import GRURegularizer
 from mvsnet.network.cost_regularization import RegNetUS0
-from mvsnet.network.cost_volume import variance_cost
+from mvsnet.network.cost_volume import variance_cost, variance_cost_planes
 from mvsnet.network.depth_regression import probability_map, soft_argmin_depth
 from mvsnet.network.feature_towers import UniNetDS2
 from mvsnet.network.feature_towers import feature_tower as feature_tower_named
@@ -125,14 +125,19 @@ class RMVSNet(keras.Model):
                 raise ValueError("image %s = %d: the %s network needs a multiple of %d"
                                  % (name, side, self.regularization, multiple))
 
-    def extract_features(self, images, training=False):
-        """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1))."""
+    def extract_features(self, images, training=False, sequential=False):
+        """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1)).
+
+        ``sequential``: each tower starts after the previous one has finished (in a graph,
+        independent towers may otherwise run at the same time; their full-resolution
+        activations then set the peak memory). Scheduling only: values are unchanged."""
         tower = self.feature_tower
-        views = tf.unstack(images, axis=1)
-        if isinstance(tower, UniNetDS2):
-            features = [tower(v, training=training) for v in views]
-        else:
-            features = [tower(v) for v in views]
+        features = []
+        for v in tf.unstack(images, axis=1):
+            if sequential and features:
+                with tf.control_dependencies([features[-1]]):
+                    v = tf.identity(v)
+            features.append(tower(v, training=training) if isinstance(tower, UniNetDS2) else tower(v))
         return features[0], features[1:]
 
     def sweep_homographies(self, cams, depths):
@@ -158,12 +163,22 @@ class RMVSNet(keras.Model):
         return tf.transpose(planes.stack(), [1, 0, 2, 3, 4])
 
     # ------------------------------------------------------------------ R-MVSNet (GRU)
-    def winner_take_all(self, images, cams, depth_num, depth_start, depth_end, inverse_depth=True):
+    def winner_take_all(self, images, cams, depth_num, depth_start, depth_end, inverse_depth=True,
+                        exact=True, chunk=8):
         """Streaming GRU inference: depth of the most probable plane and its probability.
 
         prob = max_d exp(c_d) / (sum_d exp(c_d) + 1e-7).  Depths from depth_start to
         depth_end, sampled in inverse depth (default, as test.py) or linearly.
         Returns depth (B, h, w, 1), prob (B, h, w, 1).
+
+        ``exact=True``: the original graph's formulation, one plane at a time.
+        ``exact=False``: the same network reorganised for speed, in chunks of ``chunk``
+        planes: the warps and variances of a chunk in one XLA-compiled gather
+        (:func:`mvsnet.network.cost_volume.variance_cost_planes`) and the first GRU layer's
+        convolutions on the cost as one batched convolution
+        (:meth:`GRURegularizer.cost_part`); only the convolutions on the hidden states stay
+        in the sequential loop.  Equal up to float rounding (order of sums, fused
+        multiply-adds); memory grows with ``chunk``, not with the number of planes.
         """
         depth_num = tf.cast(depth_num, tf.int32)
         depth_start = tf.convert_to_tensor(depth_start, tf.float32)
@@ -171,7 +186,7 @@ class RMVSNet(keras.Model):
         planes_minus_one = tf.cast(depth_num, tf.float32) - 1
         # 1. features and homographies of every plane
         self.check_inputs(images, cams)
-        ref_feature, src_features = self.extract_features(images)
+        ref_feature, src_features = self.extract_features(images, sequential=True)
         if inverse_depth:
             depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
             inv_start, inv_end = 1.0 / depth_start, 1.0 / depth_end
@@ -188,20 +203,42 @@ class RMVSNet(keras.Model):
         homographies = self.sweep_homographies(cams, depths)
 
         # 2. sweep: GRU-regularised cost of one plane at a time, keep the best
-        def body(d, states, depth_image, max_prob, exp_sum):
-            cost = self.plane_cost(ref_feature, src_features, homographies, d)
-            reg_cost, states = self.gru(cost, states)
+        def update(d, reg_cost, depth_image, max_prob, exp_sum):
             prob = tf.exp(reg_cost)
             plane = tf.reshape(plane_depth(tf.cast(d, tf.float32)), [-1, 1, 1, 1])
             better = tf.cast(max_prob < prob, tf.float32)
             max_prob = better * prob + (1 - better) * max_prob
             depth_image = better * plane + (1 - better) * depth_image
-            return d + 1, states, depth_image, max_prob, exp_sum + prob
+            return depth_image, max_prob, exp_sum + prob
+
+        def body(d, states, *best):
+            cost = self.plane_cost(ref_feature, src_features, homographies, d)
+            reg_cost, states = self.gru(cost, states)
+            return (d + 1, states) + update(d, reg_cost, *best)
+
+        def chunk_body(start, states, *best):
+            # the costs of planes start .. start + chunk - 1 (past the last: repeats of it,
+            # computed but not swept) and their first-layer convolutions, batched
+            planes = tf.minimum(start + tf.range(chunk), depth_num - 1)
+            chunk_homographies = [tf.gather(h, planes, axis=1) for h in homographies]
+            costs = variance_cost_planes(ref_feature, src_features, chunk_homographies)
+            shape = tf.shape(costs)
+            parts = self.gru.cost_part(tf.reshape(costs, tf.concat([[-1], shape[2:]], 0)))
+            parts = tf.reshape(parts, tf.concat([shape[:2], tf.shape(parts)[1:]], 0))
+
+            def plane_body(k, states, *best):
+                reg_cost, states = self.gru.step_split(parts[:, k], states)
+                return (k + 1, states) + update(start + k, reg_cost, *best)
+
+            out = tf.while_loop(lambda k, *_: k < tf.minimum(chunk, depth_num - start), plane_body,
+                                [tf.constant(0), states] + list(best), parallel_iterations=1)
+            return (start + chunk,) + tuple(out[1:])
 
         zeros = tf.zeros_like(ref_feature[..., :1])
         loop_vars = [tf.constant(0), self.gru.initial_states(ref_feature), zeros, zeros, zeros]
         _, _, depth_image, max_prob, exp_sum = tf.while_loop(
-            lambda d, *_: d < depth_num, body, loop_vars, parallel_iterations=1)
+            lambda d, *_: d < depth_num, body if exact else chunk_body, loop_vars,
+            parallel_iterations=1)
         # 3. probability of the winner
         return depth_image, max_prob / (exp_sum + 1e-7)
 
