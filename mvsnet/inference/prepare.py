@@ -87,7 +87,11 @@ def prepare_view_set(plan, options):
             raise InputError("network input would be %dx%d (WxH) after scaling and cropping, but it "
                              "must be exactly --max_w x --max_h = %dx%d"
                              % (image.shape[1], image.shape[0], options.max_w, options.max_h), path)
-    centered = np.stack([preprocess.center_image(im) for im in images]).astype(np.float32)
+    # filled in place: one float32 copy of the views (a list, its stack and a cast would
+    # hold three while the network runs on the previous view set)
+    centered = np.empty((len(images),) + images[0].shape, np.float32)
+    for i, image in enumerate(images):
+        centered[i] = preprocess.center_image(image)
     scaled_cams = preprocess.scale_mvs_camera(cams, options.sample_scale)
     scaled_ref = preprocess.scale_image(images[0], scale=options.sample_scale)
     cam_array = np.stack([c.to_array() for c in scaled_cams]).astype(np.float32)

@@ -133,10 +133,13 @@ class RMVSNet(keras.Model):
         activations then set the peak memory). Scheduling only: values are unchanged."""
         tower = self.feature_tower
         features = []
-        for v in tf.unstack(images, axis=1):
+        for i in range(images.shape[1]):
             if sequential and features:
+                # the view is sliced (a copy) only when the previous tower is done
                 with tf.control_dependencies([features[-1]]):
-                    v = tf.identity(v)
+                    v = images[:, i]
+            else:
+                v = images[:, i]
             features.append(tower(v, training=training) if isinstance(tower, UniNetDS2) else tower(v))
         return features[0], features[1:]
 
