@@ -230,13 +230,15 @@ def main(argv=None):
                   % (r["run"], r["regularization"], r["max_d"], r["refs"], "%.1f" % v[0] if v else "-",
                      later, r["wall_seconds"], r["peak_rss_mib"], r["load_before"][0], r["load_after"][0]))
         for impl in ("ours", "exact"):
-            mine = [np.median(r["seconds_per_view"][1:]) for r in results
-                    if r["impl"] == impl and len(r["seconds_per_view"]) > 1]
-            theirs = [np.median(r["seconds_per_view"][1:]) for r in results
-                      if r["impl"] == "oracle" and len(r["seconds_per_view"]) > 1]
-            if mine and theirs:
-                print("\n%s / original, s/view (median after the first, over the runs): %.3f"
-                      % (impl, np.median(mine) / np.median(theirs)))
+            for setting in sorted({(r["regularization"], r["max_d"]) for r in results if r["impl"] == impl}):
+                def later(kind):
+                    return [np.median(r["seconds_per_view"][1:]) for r in results
+                            if r["impl"] == kind and (r["regularization"], r["max_d"]) == setting
+                            and len(r["seconds_per_view"]) > 1]
+                mine, theirs = later(impl), later("oracle")
+                if mine and theirs:   # only runs of the same network and planes are compared
+                    print("\n%s / original, %s %d planes, s/view (median after the first): %.3f"
+                          % (impl, setting[0], setting[1], np.median(mine) / np.median(theirs)))
         for c in comparisons:
             print("\n%s vs %s: depth pixels equal %s, prob max |diff| %g, files identical %s"
                   % (c["a"], c["b"], c["depth_equal_share"], c["prob_max_abs"], c["files_identical"]))
