@@ -1,7 +1,8 @@
 """Training and validation samples of the original train.py / validate.py.
 
 Sample lists (the original ``gen_dtu_resized_path``, ``gen_blendedmvs_path``,
-``gen_eth3d_path``), built with :func:`sample_list`:
+``gen_eth3d_path``; one file per dataset layout: dtu.py, blendedmvs.py, eth3d.py, with
+the shared machinery in samples.py), built with :func:`sample_list`:
 
 * DTU (the preprocessed ``mvs_training/dtu``): ``Cameras/pair.txt``,
   ``Cameras/train/%08d_cam.txt``, ``Rectified/scan%d_train/rect_%03d_%d_r5000.png``
@@ -18,7 +19,7 @@ Sample lists (the original ``gen_dtu_resized_path``, ``gen_blendedmvs_path``,
 A sample is ``[image0, cam0, image1, cam1, ..., depth]`` (view 0 the reference, its
 sources in pair.txt order), as the original.  Unlike the original, scans / projects /
 scenes missing under the data root are skipped (and listed by
-:meth:`SampleList.warning`), as are samples one of whose files is missing; no sample at
+:meth:`~mvsnet.training.samples.SampleList.warning`), as are samples one of whose files is missing; no sample at
 all is an InputError.
 
 Per sample (:func:`load_training_sample`, the original MVSGenerator): images as
@@ -34,240 +35,20 @@ per-image standardisation in a ``tf.data`` pipeline.
 """
 
 import dataclasses
-import os
 
 import cv2
 import numpy as np
 
 from cameras.camfile import read_cam
 from cameras.errors import InputError
-from cameras.pair import read_pair
 from mvsnet import preprocess
 from cameras.pfm import read_pfm
+from mvsnet.training.blendedmvs import blendedmvs_samples
+from mvsnet.training.dtu import DTU_DEPTH_MAX, DTU_DEPTH_MIN, dtu_samples
+from mvsnet.training.eth3d import eth3d_samples
+from mvsnet.training.samples import _no_samples
 
 DATASETS = ("dtu", "blendedmvs", "blendedmvg", "eth3d")
-
-DTU_TRAINING_SCANS = (
-    2, 6, 7, 8, 14, 16, 18, 19, 20, 22, 30, 31, 36, 39, 41, 42, 44, 45, 46, 47, 50, 51, 52,
-    53, 55, 57, 58, 60, 61, 63, 64, 65, 68, 69, 70, 71, 72, 74, 76, 83, 84, 85, 87, 88, 89,
-    90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 107, 108, 109,
-    111, 112, 113, 115, 116, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128)
-DTU_VALIDATION_SCANS = (3, 5, 17, 21, 28, 35, 37, 38, 40, 43, 56, 59, 66, 67, 82, 86, 106, 117)
-DTU_TRAINING_LIGHTINGS = tuple(range(7))
-DTU_VALIDATION_LIGHTING = 3
-DTU_DEPTH_MIN, DTU_DEPTH_MAX = 425.0, 937.0
-
-BLENDEDMVS_LISTS = {"training_mvs": "BlendedMVS_training.txt",
-                    "training_mvg": "BlendedMVG_training.txt",
-                    "validation": "validation_list.txt"}
-ETH3D_SCENES = {"training": ("delivery_area", "electro", "forest"),
-                "validation": ("playground", "terrains")}
-ETH3D_DEPTH_FOLDERS = {"images_rig_cam%d_undistorted" % i: "images_rig_cam%d" % i for i in (4, 5, 6, 7)}
-
-
-@dataclasses.dataclass
-class SampleList:
-    """The samples of a dataset and what was skipped building them."""
-
-    dataset: str
-    root: str
-    samples: list
-    groups: int = 0                     # scans / projects / scenes looked for
-    missing_groups: list = dataclasses.field(default_factory=list)
-    missing_files: list = dataclasses.field(default_factory=list)   # unique paths
-    skipped_samples: int = 0            # samples dropped for a missing file
-    few_sources: int = 0                # reference views with < view_num - 1 sources
-
-    def __len__(self):
-        return len(self.samples)
-
-    def warning(self):
-        """One line listing what was skipped, or None."""
-        parts = []
-        if self.missing_groups:
-            parts.append("%d of %d %s missing under %s, skipped: %s"
-                         % (len(self.missing_groups), self.groups, _group_word(self.dataset),
-                            self.root, ", ".join(self.missing_groups)))
-        if self.missing_files:
-            parts.append("%d samples skipped for %d missing files (e.g. %s)"
-                         % (self.skipped_samples, len(self.missing_files), self.missing_files[0]))
-        if self.few_sources:
-            parts.append("%d reference views skipped: fewer than view_num - 1 source views"
-                         % self.few_sources)
-        return "; ".join(parts) or None
-
-
-def _group_word(dataset):
-    return {"dtu": "scans", "eth3d": "scenes"}.get(dataset, "projects")
-
-
-def _no_samples(samples):
-    what = _group_word(samples.dataset)
-    detail = ""
-    if samples.groups and len(samples.missing_groups) == samples.groups:
-        detail = ": none of the %d %s is there (e.g. %s)" % (samples.groups, what,
-                                                          samples.missing_groups[0])
-    elif samples.missing_files:
-        detail = ": %d files missing (e.g. %s)" % (len(samples.missing_files), samples.missing_files[0])
-    elif samples.few_sources:
-        detail = ": no reference view has view_num - 1 source views"
-    return InputError("no %s sample found%s" % (samples.dataset, detail), samples.root)
-
-
-def _pair_file(path):
-    if not os.path.isfile(path):
-        raise InputError("pair file does not exist", path)
-    return read_pair(path)
-
-
-def _filter_existing(groups):
-    """Drop samples whose files are missing; groups: [(name, [sample, ...])] of the
-    groups whose folder exists.  Returns (kept samples, missing unique paths, dropped count)."""
-    exists = {}
-    kept, missing, dropped = [], [], 0
-    for _, group in groups:
-        for sample in group:
-            ok = True
-            for path in sample:
-                if path not in exists:
-                    exists[path] = os.path.isfile(path)
-                    if not exists[path]:
-                        missing.append(path)
-                ok = ok and exists[path]
-            if ok:
-                kept.append(sample)
-            else:
-                dropped += 1
-    return kept, missing, dropped
-
-
-def _view_sets(pairs, view_num):
-    """[(ref, [src, ...])] with view_num - 1 sources, and the count of shorter entries."""
-    out, few = [], 0
-    for ref, sources in pairs:
-        if len(sources) < view_num - 1:
-            few += 1
-            continue
-        out.append((ref, [s for s, _ in sources[:view_num - 1]]))
-    return out, few
-
-
-def dtu_samples(root, view_num, mode="training", scans=None):
-    """The original gen_dtu_resized_path (``mode`` 'training' or 'validation')."""
-    if mode not in ("training", "validation"):
-        raise ValueError("mode must be 'training' or 'validation', got %r" % (mode,))
-    if scans is None:
-        scans = DTU_TRAINING_SCANS if mode == "training" else DTU_VALIDATION_SCANS
-    lightings = DTU_TRAINING_LIGHTINGS if mode == "training" else (DTU_VALIDATION_LIGHTING,)
-    result = SampleList("dtu", root, [], groups=len(scans))
-    if not os.path.isdir(root):
-        raise InputError("DTU data root does not exist", root)
-    pairs, result.few_sources = _view_sets(_pair_file(os.path.join(root, "Cameras", "pair.txt")),
-                                           view_num)
-    cam_folder = os.path.join(root, "Cameras", "train")
-    present = []
-    for scan in scans:
-        image_folder = os.path.join(root, "Rectified", "scan%d_train" % scan)
-        depth_folder = os.path.join(root, "Depths", "scan%d_train" % scan)
-        if not (os.path.isdir(image_folder) and os.path.isdir(depth_folder)):
-            result.missing_groups.append("scan%d" % scan)
-            continue
-        group = []
-        for light in lightings:
-            for ref, sources in pairs:
-                paths = []
-                for view in [ref] + sources:
-                    paths.append(os.path.join(image_folder, "rect_%03d_%d_r5000.png" % (view + 1, light)))
-                    paths.append(os.path.join(cam_folder, "%08d_cam.txt" % view))
-                paths.append(os.path.join(depth_folder, "depth_map_%04d.pfm" % ref))
-                group.append(paths)
-        present.append(("scan%d" % scan, group))
-    result.samples, result.missing_files, result.skipped_samples = _filter_existing(present)
-    return result
-
-
-def blendedmvs_samples(root, view_num, mode="training_mvs"):
-    """The original gen_blendedmvs_path (``mode`` 'training_mvs', 'training_mvg' or
-    'validation')."""
-    if mode not in BLENDEDMVS_LISTS:
-        raise ValueError("mode must be one of %s, got %r" % (sorted(BLENDEDMVS_LISTS), mode))
-    list_path = os.path.join(root, BLENDEDMVS_LISTS[mode])
-    if not os.path.isfile(list_path):
-        raise InputError("project list does not exist", list_path)
-    with open(list_path) as fh:
-        projects = [line.strip() for line in fh.read().splitlines() if line.strip()]
-    result = SampleList("blendedmvs", root, [], groups=len(projects))
-    present = []
-    for name in projects:
-        folder = os.path.join(root, name)
-        pair_path = os.path.join(folder, "cams", "pair.txt")
-        if not os.path.isfile(pair_path):
-            result.missing_groups.append(name)
-            continue
-        view_sets, few = _view_sets(read_pair(pair_path), view_num)
-        result.few_sources += few
-        group = []
-        for ref, sources in view_sets:
-            paths = []
-            for view in [ref] + sources:
-                paths.append(os.path.join(folder, "blended_images", "%08d_masked.jpg" % view))
-                paths.append(os.path.join(folder, "cams", "%08d_cam.txt" % view))
-            paths.append(os.path.join(folder, "rendered_depth_maps", "%08d.pfm" % ref))
-            group.append(paths)
-        present.append((name, group))
-    result.samples, result.missing_files, result.skipped_samples = _filter_existing(present)
-    return result
-
-
-def _index2prefix(path):
-    if not os.path.isfile(path):
-        raise InputError("index file does not exist", path)
-    with open(path) as fh:
-        words = fh.read().split()
-    try:
-        count = int(words[0])
-        return {int(words[2 * i + 1]): words[2 * i + 2] for i in range(count)}
-    except (IndexError, ValueError):
-        raise InputError("malformed index2prefix file: expected a count then INDEX NAME pairs",
-                         path) from None
-
-
-def eth3d_samples(root, view_num, mode="training"):
-    """The original gen_eth3d_path (``mode`` 'training' or 'validation')."""
-    if mode not in ETH3D_SCENES:
-        raise ValueError("mode must be 'training' or 'validation', got %r" % (mode,))
-    scenes = ETH3D_SCENES[mode]
-    result = SampleList("eth3d", root, [], groups=len(scenes))
-    present = []
-    for name in scenes:
-        folder = os.path.join(root, name)
-        cam_folder = os.path.join(folder, "cams")
-        if not os.path.isdir(cam_folder):
-            result.missing_groups.append(name)
-            continue
-        index2name = _index2prefix(os.path.join(cam_folder, "index2prefix.txt"))
-        view_sets, few = _view_sets(_pair_file(os.path.join(cam_folder, "pair.txt")), view_num)
-        result.few_sources += few
-        group = []
-        for ref, sources in view_sets:
-            paths = []
-            for view in [ref] + sources:
-                if view not in index2name:
-                    raise InputError("view %d is not in index2prefix.txt" % view,
-                                     os.path.join(cam_folder, "pair.txt"))
-                paths.append(os.path.join(folder, "images", index2name[view]))
-                paths.append(os.path.join(cam_folder, "%08d_cam.txt" % view))
-            sub, image_name = os.path.split(index2name[ref])
-            if sub not in ETH3D_DEPTH_FOLDERS:
-                raise InputError("image folder %r of view %d has no depth folder (expected one of %s)"
-                                 % (sub, ref, ", ".join(sorted(ETH3D_DEPTH_FOLDERS))),
-                                 os.path.join(cam_folder, "index2prefix.txt"))
-            depth_name = os.path.splitext(image_name)[0] + ".pfm"
-            paths.append(os.path.join(folder, "depths", ETH3D_DEPTH_FOLDERS[sub], depth_name))
-            group.append(paths)
-        present.append((name, group))
-    result.samples, result.missing_files, result.skipped_samples = _filter_existing(present)
-    return result
 
 
 def sample_list(dataset, root, view_num, mode="training", require=True):
