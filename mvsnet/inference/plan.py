@@ -19,7 +19,7 @@ from cameras.dense_folder import fill_missing_views, list_dense_folder, read_vie
 from cameras.errors import InputError
 from mvsnet import preprocess
 from mvsnet.inference.prepare import image_size
-from mvsnet.network.spec import REGULARIZATIONS, check_sample_scale, network_multiple
+from mvsnet.network.spec import check_regularization, check_sample_scale, network_multiple
 from mvsnet.options import option
 
 
@@ -47,8 +47,7 @@ class Options:
 
     def check(self):
         """InputError for values the pipeline cannot run with."""
-        if self.regularization not in REGULARIZATIONS:
-            raise InputError("--regularization must be GRU or 3DCNNs, got %r" % (self.regularization,))
+        check_regularization(self.regularization)
         if self.view_num < 2:
             raise InputError("--view_num must be at least 2 (a reference and a source view: the cost "
                              "volume is the variance across views), got %d" % self.view_num)

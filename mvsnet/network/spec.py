@@ -11,6 +11,13 @@ from cameras.errors import InputError
 REGULARIZATIONS = ("GRU", "3DCNNs")
 
 
+def check_regularization(regularization):
+    """InputError unless ``regularization`` is one of :data:`REGULARIZATIONS` (the check of
+    test.py's, train.py's and validate.py's ``--regularization``)."""
+    if regularization not in REGULARIZATIONS:
+        raise InputError("--regularization must be GRU or 3DCNNs, got %r" % (regularization,))
+
+
 SAMPLE_SCALE = 0.25
 
 

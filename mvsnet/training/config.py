@@ -9,7 +9,7 @@ from typing import Optional
 
 from cameras.errors import InputError
 from mvsnet import cli
-from mvsnet.network.spec import REGULARIZATIONS, SAMPLE_SCALE, check_sample_scale
+from mvsnet.network.spec import SAMPLE_SCALE, check_regularization, check_sample_scale
 from mvsnet.options import option
 from mvsnet.training import data
 
@@ -69,8 +69,7 @@ class TrainConfig:
         """InputError for values the original would have crashed on later."""
         if self.dataset not in data.DATASETS:
             raise InputError("unknown dataset %r (one of %s)" % (self.dataset, ", ".join(data.DATASETS)))
-        if self.regularization not in REGULARIZATIONS:
-            raise InputError("--regularization must be GRU or 3DCNNs, got %r" % self.regularization)
+        check_regularization(self.regularization)
         for name in ("view_num", "max_d", "num_gpus", "batch_size", "display", "stepvalue", "snapshot"):
             if getattr(self, name) < 1:
                 raise InputError("--%s must be at least 1, got %d" % (name, getattr(self, name)))
@@ -139,8 +138,7 @@ class ValidateConfig:
         if self.validate_set not in VALIDATE_SETS:
             raise InputError("--validate_set must be one of %s, got %r"
                              % (", ".join(VALIDATE_SETS), self.validate_set))
-        if self.regularization not in REGULARIZATIONS:
-            raise InputError("--regularization must be GRU or 3DCNNs, got %r" % self.regularization)
+        check_regularization(self.regularization)
         for name, least in (("view_num", 2), ("max_d", 3), ("batch_size", 1), ("max_w", 1), ("max_h", 1)):
             if getattr(self, name) < least:
                 raise InputError("--%s must be at least %d, got %d" % (name, least, getattr(self, name)))
