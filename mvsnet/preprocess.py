@@ -16,12 +16,24 @@ from cameras.geometry import crop_camera, scale_camera
 _INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
 
 
-def center_image(img):
-    """Per-channel normalisation: (img - mean) / (std + 1e-8) over H and W, in float32."""
+def centring_statistics(img):
+    """(mean, denominator), each (C,) float32, of :func:`center_image`: the per-channel mean
+    over H and W and std + 1e-8, computed as the original (float32, NumPy's sums)."""
     img = img.astype(np.float32)
-    var = np.var(img, axis=(0, 1), keepdims=True)
-    mean = np.mean(img, axis=(0, 1), keepdims=True)
-    return (img - mean) / (np.sqrt(var) + 0.00000001)
+    var = np.var(img, axis=(0, 1))
+    mean = np.mean(img, axis=(0, 1))
+    return mean, np.sqrt(var) + np.float32(0.00000001)
+
+
+def center_image(img):
+    """Per-channel normalisation: (img - mean) / (std + 1e-8) over H and W, in float32.
+
+    Two float32 operations per value once the statistics are known, so the same values
+    come out wherever they run (the network centres the views itself from the uint8 images
+    and :func:`centring_statistics`, bit for bit equal; see
+    :func:`mvsnet.network.model.centre_views`)."""
+    mean, denominator = centring_statistics(img)
+    return (img.astype(np.float32) - mean) / denominator
 
 
 def scale_image(image, scale=1, interpolation="linear"):

@@ -36,7 +36,7 @@ def maps(model, folder, options, refs):
     out = {}
     for view_set in plan.plan_dense_folder(folder, options)[:refs]:
         item = prepare.prepare_view_set(view_set, options)
-        result = network(tf.constant(item.centered_images[None]), tf.constant(item.scaled_cams[None]))
+        result = network(*item.network_inputs())
         out[item.ref_index] = (result["depth"].numpy()[0, ..., 0], result["prob"].numpy()[0, ..., 0])
     return out
 

@@ -267,6 +267,31 @@ def test_refinement_writes_refined_maps(tmp_path):
 
 # ----------------------------------------------------------------------------- preprocessing
 
+def test_network_centres_the_views_bit_for_bit_as_the_original_preprocessing():
+    """The view set travels as uint8 + centring statistics; the network's centring
+    (model.centre_view) gives the float32 values of preprocess.center_image exactly."""
+    import tensorflow as tf
+
+    from mvsnet import preprocess
+    from mvsnet.network.model import centre_view
+
+    item = prepare.prepare_view_set(plan.plan_dense_folder(SCENE, options())[0], options())
+    assert item.images.dtype == np.uint8 and item.images.shape == (3, 128, 160, 3)
+    assert item.image_stats.dtype == np.float32 and item.image_stats.shape == (3, 2, 3)
+    images, stats, _ = item.network_inputs()
+    centre = tf.function(centre_view)
+    for i in range(3):
+        want = preprocess.center_image(item.images[i])
+        assert np.array_equal(centre(tf.constant(images), tf.constant(stats), i).numpy()[0], want)
+        assert np.array_equal(item.centered_images[i], want)
+
+
+def test_image_stats_of_the_wrong_shape_are_refused(gru_model):
+    with pytest.raises(ValueError, match=r"image_stats must be \(B, V, 2, 3\)"):
+        gru_model.winner_take_all(np.zeros((1, 3, 32, 32, 3), np.uint8), np.zeros((1, 3, 2, 4, 4), np.float32),
+                                  4, [1.0], [2.0], image_stats=np.zeros((1, 2, 2, 3), np.float32))
+
+
 def test_prepare_view_set_as_the_original(tmp_path):
     """Adaptive scale 128/150 (200x150 -> 171x128), centred crop start 5 (py2 floor),
     cameras at 1/4 scale, interval scaled, depth_num from max_d."""

@@ -97,6 +97,7 @@ def main(argv=None):
     plans = plan_dense_folder(args.scene, options)
     item = prepare.prepare_view_set(plans[0], options)
     images = tf.constant(item.centered_images[None])
+    raw_images, image_stats = tf.constant(item.images[None]), tf.constant(item.image_stats[None])
     cams_np = item.scaled_cams[None].copy()
     if args.net_planes:
         # the whole network sweeps only this many planes (per-plane pieces scale to depth_num)
@@ -114,7 +115,7 @@ def main(argv=None):
     net_planes = args.net_planes or depth_num
     if not args.skip_exact:
         network = pipeline.network_function(model, options)
-        total = timed(network, images, cams, reps=args.reps)
+        total = timed(network, raw_images, image_stats, cams, reps=args.reps)
         rows.append(("whole network (exact, compiled, %d planes)" % net_planes, total, 1))
 
         towers = tf.function(lambda im: model.extract_features(im))
@@ -179,7 +180,7 @@ def main(argv=None):
     if args.fast:
         fast = pipeline.network_function(model, dataclasses.replace(options, exact=False))
         rows.append(("whole network (fast, chunk %d, compiled, %d planes)" % (pipeline.PLANE_CHUNK, net_planes),
-                     timed(fast, images, cams, reps=args.reps), 1))
+                     timed(fast, raw_images, image_stats, cams, reps=args.reps), 1))
 
     print("\n| piece | wall s per call | calls per view | wall s per view | CPU s per view | "
           "share of the sum of pieces (CPU) |")

@@ -23,7 +23,7 @@ from mvsnet.inference import outputs
 from mvsnet.inference.plan import plan_dense_folder
 from mvsnet.inference import prepare
 from mvsnet import weights
-from mvsnet.network.model import build_model
+from mvsnet.network.model import build_model, centre_view
 
 
 PLANE_CHUNK = 4
@@ -51,7 +51,8 @@ def describe_checkpoint(summary):
 
 
 def network_function(model, options, refinement=False):
-    """The compiled network of the original test.py graph: images (B, V, H, W, 3) centred,
+    """The compiled network of the original test.py graph: images (B, V, H, W, 3) uint8,
+    image_stats (B, V, 2, 3) (their centring, see :class:`mvsnet.inference.prepare.PreparedViewSet`),
     cams (B, V, 2, 4, 4) at the 1/4 scale -> {'depth', 'prob'[, 'refined']} (B, h, w, 1).
 
     GRU: winner-take-all between depth_start and depth_start + (depth_num - 1) * interval,
@@ -73,11 +74,12 @@ def network_function(model, options, refinement=False):
 
 def _compile_network(model, options, refine):
     view_num, max_h, max_w, max_d = options.view_num, options.max_h, options.max_w, options.max_d
-    signature = [tf.TensorSpec([None, view_num, max_h, max_w, 3], tf.float32),
+    signature = [tf.TensorSpec([None, view_num, max_h, max_w, 3], tf.uint8),
+                 tf.TensorSpec([None, view_num, 2, 3], tf.float32),
                  tf.TensorSpec([None, view_num, 2, 4, 4], tf.float32)]
 
     @tf.function(input_signature=signature)
-    def network(images, cams):
+    def network(images, image_stats, cams):
         depth_start = tf.reshape(cams[:, 0, 1, 3, 0], [-1])
         depth_interval = tf.reshape(cams[:, 0, 1, 3, 1], [-1])
         if options.regularization == "GRU":
@@ -85,13 +87,15 @@ def _compile_network(model, options, refine):
             depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
             depth, prob = model.winner_take_all(images, cams, depth_num, depth_start, depth_end,
                                                 inverse_depth=options.inverse_depth,
-                                                exact=options.exact, chunk=PLANE_CHUNK)
+                                                exact=options.exact, chunk=PLANE_CHUNK,
+                                                image_stats=image_stats)
             return {"depth": depth, "prob": prob}
         depth, prob, _ = model.soft_argmin(images, cams, max_d, depth_start, depth_interval,
-                                           memory_saving=True)
+                                           memory_saving=True, image_stats=image_stats)
         out = {"depth": depth, "prob": prob}
         if refine:
-            out["refined"] = model.depth_refine(depth, images[:, 0], max_d, depth_start, depth_interval)
+            out["refined"] = model.depth_refine(depth, centre_view(images, image_stats, 0), max_d,
+                                                depth_start, depth_interval)
         return out
 
     return network
@@ -110,10 +114,12 @@ def make_dataset(plans, options, batch_size, failures):
             except Exception as err:  # re-raised by run() in the main thread
                 failures.append(err)
                 return
-            yield item.scaled_ref_image, item.centered_images, item.scaled_cams, np.int32(item.ref_index)
+            yield (item.scaled_ref_image, item.images, item.image_stats, item.scaled_cams,
+                   np.int32(item.ref_index))
 
     signature = (tf.TensorSpec([None, None, 3], tf.uint8),
-                 tf.TensorSpec([view_num, max_h, max_w, 3], tf.float32),
+                 tf.TensorSpec([view_num, max_h, max_w, 3], tf.uint8),
+                 tf.TensorSpec([view_num, 2, 3], tf.float32),
                  tf.TensorSpec([view_num, 2, 4, 4], tf.float32),
                  tf.TensorSpec([], tf.int32))
     dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
@@ -186,8 +192,8 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     start = last = time.perf_counter()
     done = 0
     try:
-        for scaled_ref, centered, cams, index in dataset:
-            out = network(centered, cams)
+        for scaled_ref, images, image_stats, cams, index in dataset:
+            out = network(images, image_stats, cams)
             out = {k: v.numpy() for k, v in out.items()}
             cams_np, scaled_ref, index = cams.numpy(), scaled_ref.numpy(), index.numpy().tolist()
             batch_plans = plans[done:done + len(index)]

@@ -3,6 +3,9 @@
 Inputs at the network boundary are those of the original graph:
 
 * ``images`` (B, V, H, W, 3): centred images, view 0 the reference; H, W multiples of 32;
+  or the raw images (uint8 or float, 0-255) with ``image_stats`` (B, V, 2, 3), each view's
+  centring mean and denominator: the network then centres each view when its tower starts
+  (:func:`centre_view`, bit for bit the original's preprocessing);
 * ``cams`` (B, V, 2, 4, 4): cameras scaled to the 1/4 feature map (original layout);
 * ``depth_start``, ``depth_interval``, ``depth_end`` (B,), ``depth_num`` an int or
   int tensor.
@@ -108,11 +111,17 @@ class RMVSNet(keras.Model):
         return depth, prob
 
     # ------------------------------------------------------------------ shared preamble
-    def check_inputs(self, images, cams):
+    def check_inputs(self, images, cams, image_stats=None):
         """ValueError unless images are (B, V, H, W, 3) with H, W multiples of the network's
-        multiple (16 for GRU, 32 for 3DCNNs) and cams are (B, V, 2, 4, 4) for the same V
-        (checked on the static shapes, i.e. once per trace)."""
+        multiple (16 for GRU, 32 for 3DCNNs), cams are (B, V, 2, 4, 4) and image_stats, when
+        given, (B, V, 2, 3) for the same V (checked on the static shapes, i.e. once per trace)."""
         image_shape, cam_shape = tf.TensorShape(images.shape), tf.TensorShape(cams.shape)
+        if image_stats is not None:
+            stats_shape = tf.TensorShape(image_stats.shape)
+            if stats_shape.rank != 4 or stats_shape[2:] != (2, 3) or \
+                    not stats_shape[1:2].is_compatible_with(image_shape[1:2]):
+                raise ValueError("image_stats must be (B, V, 2, 3) for images %s, got %s"
+                                 % (image_shape, stats_shape))
         if image_shape.rank != 5 or image_shape[-1] not in (None, 3):
             raise ValueError("images must be (B, V, H, W, 3), got %s" % image_shape)
         if cam_shape.rank != 5 or cam_shape[2:] != (2, 4, 4):
@@ -125,21 +134,26 @@ class RMVSNet(keras.Model):
                 raise ValueError("image %s = %d: the %s network needs a multiple of %d"
                                  % (name, side, self.regularization, multiple))
 
-    def extract_features(self, images, training=False, sequential=False):
+    def extract_features(self, images, training=False, sequential=False, image_stats=None):
         """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1)).
 
         ``sequential``: each tower starts after the previous one has finished (in a graph,
         independent towers may otherwise run at the same time; their full-resolution
-        activations then set the peak memory). Scheduling only: values are unchanged."""
+        activations then set the peak memory). Scheduling only: values are unchanged.
+        ``image_stats``: images are raw, each view is centred first (:func:`centre_view`)."""
         tower = self.feature_tower
+
+        def view(i):
+            return images[:, i] if image_stats is None else centre_view(images, image_stats, i)
+
         features = []
         for i in range(images.shape[1]):
             if sequential and features:
                 # the view is sliced (a copy) only when the previous tower is done
                 with tf.control_dependencies([features[-1]]):
-                    v = images[:, i]
+                    v = view(i)
             else:
-                v = images[:, i]
+                v = view(i)
             features.append(tower(v, training=training) if isinstance(tower, UniNetDS2) else tower(v))
         return features[0], features[1:]
 
@@ -167,7 +181,7 @@ class RMVSNet(keras.Model):
 
     # ------------------------------------------------------------------ R-MVSNet (GRU)
     def winner_take_all(self, images, cams, depth_num, depth_start, depth_end, inverse_depth=True,
-                        exact=True, chunk=8):
+                        exact=True, chunk=8, image_stats=None):
         """Streaming GRU inference: depth of the most probable plane and its probability.
 
         prob = max_d exp(c_d) / (sum_d exp(c_d) + 1e-7).  Depths from depth_start to
@@ -188,8 +202,9 @@ class RMVSNet(keras.Model):
         depth_end = tf.convert_to_tensor(depth_end, tf.float32)
         planes_minus_one = tf.cast(depth_num, tf.float32) - 1
         # 1. features and homographies of every plane
-        self.check_inputs(images, cams)
-        ref_feature, src_features = self.extract_features(images, sequential=True)
+        self.check_inputs(images, cams, image_stats)
+        ref_feature, src_features = self.extract_features(images, sequential=True,
+                                                          image_stats=image_stats)
         if inverse_depth:
             depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
             inv_start, inv_end = 1.0 / depth_start, 1.0 / depth_end
@@ -268,7 +283,7 @@ class RMVSNet(keras.Model):
 
     # ------------------------------------------------------------------ MVSNet (3DCNNs)
     def soft_argmin(self, images, cams, depth_num, depth_start, depth_interval, training=False,
-                    memory_saving=False):
+                    memory_saving=False, image_stats=None):
         """3D-CNN regularisation, soft argmin depth and its 4-plane probability.
 
         ``memory_saving=True`` is the original's test-time ``inference_mem`` (its variance
@@ -279,8 +294,9 @@ class RMVSNet(keras.Model):
         depth_interval = tf.convert_to_tensor(depth_interval, tf.float32)
         depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
         # 1. cost volume
-        self.check_inputs(images, cams)
-        ref_feature, src_features = self.extract_features(images, training=training)
+        self.check_inputs(images, cams, image_stats)
+        ref_feature, src_features = self.extract_features(images, training=training,
+                                                          image_stats=image_stats)
         depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
         homographies = self.sweep_homographies(cams, depths)
         volume = self.cost_volume(ref_feature, src_features, homographies, depth_num, memory_saving)
@@ -304,6 +320,21 @@ class RMVSNet(keras.Model):
                                             align_corners=False, half_pixel_centers=False)
         refined = self.refine_net(resized, norm_depth, training=training)
         return refined * depth_scale + depth_start
+
+
+def centre_view(images, image_stats, i):
+    """View ``i`` of raw images centred as the original's preprocessing, (B, H, W, 3) float32.
+
+    images       (B, V, H, W, 3) uint8 (or float holding 0-255 values)
+    image_stats  (B, V, 2, 3) float32: [:, :, 0] the per-channel mean, [:, :, 1] std + 1e-8
+                 (:func:`mvsnet.preprocess.centring_statistics`)
+
+    ``(image - mean) / denominator`` in float32, the same two IEEE operations per value as
+    :func:`mvsnet.preprocess.center_image`: equal bit for bit.
+    """
+    mean = image_stats[:, i, 0][:, None, None, :]
+    denominator = image_stats[:, i, 1][:, None, None, :]
+    return (tf.cast(images[:, i], tf.float32) - mean) / denominator
 
 
 def build_model(regularization, refinement=False):
