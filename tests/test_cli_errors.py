@@ -244,7 +244,7 @@ RAISE_OOM = """
 import tensorflow as tf
 from mvsnet.inference import pipeline
 def _network_function(model, options, refinement=False):
-    def network(images, image_stats, cams):
+    def network(images, image_stats, cams, cache=None):
         raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
     return network
 
@@ -268,7 +268,7 @@ def test_inference_out_of_memory_names_size_and_flags(scene, monkeypatch, regula
     from mvsnet.inference import pipeline
 
     def network_function(model, options, refinement=False):
-        def network(images, image_stats, cams):
+        def network(images, image_stats, cams, cache=None):
             if error == "tf":
                 raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
             raise MemoryError("std::bad_alloc")

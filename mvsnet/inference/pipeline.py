@@ -11,6 +11,8 @@ so that they overlap the network, which runs as one compiled ``tf.function``.
 Every parameter is explicit; nothing here reads command-line flags.
 """
 
+import collections
+import hashlib
 import time
 
 import numpy as np
@@ -25,6 +27,10 @@ from mvsnet.inference import prepare
 from mvsnet import weights
 from mvsnet.network.model import build_model, centre_view
 
+
+FEATURE_CACHE_SETS = 2
+"""Feature maps kept for reuse by the next view sets: this many view sets' worth
+(FEATURE_CACHE_SETS * view_num maps, 15.4 MB each at 1600x1200 input)."""
 
 PLANE_CHUNK = 4
 """Depth planes per chunk of the fast GRU sweep (``exact=False``): their costs and
@@ -51,54 +57,140 @@ def describe_checkpoint(summary):
 
 
 def network_function(model, options, refinement=False):
-    """The compiled network of the original test.py graph: images (B, V, H, W, 3) uint8,
-    image_stats (B, V, 2, 3) (their centring, see :class:`mvsnet.inference.prepare.PreparedViewSet`),
-    cams (B, V, 2, 4, 4) at the 1/4 scale -> {'depth', 'prob'[, 'refined']} (B, h, w, 1).
+    """The compiled network of the original test.py graph (an :class:`InferenceNetwork`):
+    images (B, V, H, W, 3) uint8, image_stats (B, V, 2, 3) (their centring, see
+    :class:`mvsnet.inference.prepare.PreparedViewSet`), cams (B, V, 2, 4, 4) at the 1/4
+    scale -> {'depth', 'prob'[, 'refined']} (B, h, w, 1).
 
     GRU: winner-take-all between depth_start and depth_start + (depth_num - 1) * interval,
     depth_num from the first reference camera of the batch (as the original), inverse or
     linear depth; ``options.exact`` picks the original formulation, otherwise the fast one
-    (:meth:`mvsnet.network.model.RMVSNet.winner_take_all`). 3DCNNs: soft argmin over ``max_d`` planes (the original inference_mem),
-    and the refinement network when ``refinement``. Compiled once per model and setting.
+    (:meth:`mvsnet.network.model.RMVSNet.winner_take_all`). 3DCNNs: soft argmin over
+    ``max_d`` planes (the original inference_mem), and the refinement network when
+    ``refinement``. Compiled once per model and setting.
     """
-    view_num, max_h, max_w, max_d = options.view_num, options.max_h, options.max_w, options.max_d
     refine = bool(refinement and options.regularization == "3DCNNs")
-    key = (options.regularization, options.inverse_depth, options.exact, view_num, max_h, max_w, max_d,
-           refine)
+    key = (options.regularization, options.inverse_depth, options.exact, options.view_num,
+           options.max_h, options.max_w, options.max_d, refine)
     # cached on the model itself (outside Keras attribute tracking): compiled once per setting
     cache = vars(model).setdefault("_inference_networks", {})
     if key not in cache:
-        cache[key] = _compile_network(model, options, refine)
+        cache[key] = InferenceNetwork(model, options, refine)
     return cache[key]
 
 
-def _compile_network(model, options, refine):
-    view_num, max_h, max_w, max_d = options.view_num, options.max_h, options.max_w, options.max_d
-    signature = [tf.TensorSpec([None, view_num, max_h, max_w, 3], tf.uint8),
-                 tf.TensorSpec([None, view_num, 2, 3], tf.float32),
-                 tf.TensorSpec([None, view_num, 2, 4, 4], tf.float32)]
+class FeatureCache:
+    """The feature maps of the last ``capacity`` distinct views (least recently used out).
 
-    @tf.function(input_signature=signature)
-    def network(images, image_stats, cams):
-        depth_start = tf.reshape(cams[:, 0, 1, 3, 0], [-1])
-        depth_interval = tf.reshape(cams[:, 0, 1, 3, 1], [-1])
-        if options.regularization == "GRU":
-            depth_num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
-            depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
-            depth, prob = model.winner_take_all(images, cams, depth_num, depth_start, depth_end,
-                                                inverse_depth=options.inverse_depth,
-                                                exact=options.exact, chunk=PLANE_CHUNK,
-                                                image_stats=image_stats)
-            return {"depth": depth, "prob": prob}
-        depth, prob, _ = model.soft_argmin(images, cams, max_d, depth_start, depth_interval,
-                                           memory_saving=True, image_stats=image_stats)
-        out = {"depth": depth, "prob": prob}
+    A view's features depend on its network input only (its uint8 image and centring; the
+    towers' group norms are per image), so the towers run once per image, not once per view
+    set: with 5 views per set each image is otherwise seen by about 5 sets. Keyed by the
+    image's bytes (BLAKE2b), so a change of scale or crop is a different view. One map is
+    h * w * 32 floats (15.4 MB at 1600x1200 input).
+    """
+
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.maps = collections.OrderedDict()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key(image, image_stats):
+        digest = hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16)
+        digest.update(np.ascontiguousarray(image_stats).data)
+        return digest.digest()
+
+    def get(self, key):
+        feature = self.maps.get(key)
+        if feature is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+            self.maps.move_to_end(key)
+        return feature
+
+    def put(self, key, feature):
+        if self.capacity < 1:
+            return
+        self.maps[key] = feature
+        self.maps.move_to_end(key)
+        while len(self.maps) > self.capacity:
+            self.maps.popitem(last=False)
+
+
+class InferenceNetwork:
+    """The network of test.py in two compiled pieces: ``tower`` (one view's uint8 image and
+    centring -> its (B, h, w, 32) features) and ``depth`` (the features of a view set and
+    its cameras -> the maps, :meth:`RMVSNet.winner_take_all_features` or
+    :meth:`RMVSNet.soft_argmin_features`). Same values as one graph over the view set:
+    the towers of a view set ran one after the other there too
+    (``extract_features(sequential=True)``).
+
+    ``network(images, image_stats, cams, cache=None)``: with a :class:`FeatureCache`, a
+    view already seen is not run through its tower again.
+    """
+
+    def __init__(self, model, options, refine):
+        self.model, self.options, self.refine = model, options, refine
+        view_num, max_h, max_w, max_d = options.view_num, options.max_h, options.max_w, options.max_d
+        h, w = max_h // 4, max_w // 4
+        image_spec = [tf.TensorSpec([None, max_h, max_w, 3], tf.uint8), tf.TensorSpec([None, 2, 3], tf.float32)]
+        feature_spec = tf.TensorSpec([None, h, w, 32], tf.float32)
+        depth_spec = [feature_spec, [feature_spec] * (view_num - 1),
+                      tf.TensorSpec([None, view_num, 2, 4, 4], tf.float32)]
         if refine:
-            out["refined"] = model.depth_refine(depth, centre_view(images, image_stats, 0), max_d,
-                                                depth_start, depth_interval)
-        return out
+            depth_spec += image_spec
 
-    return network
+        @tf.function(input_signature=image_spec)
+        def tower(image, image_stats):
+            return model.feature_tower(centre_view(image[:, None], image_stats[:, None], 0))
+
+        @tf.function(input_signature=depth_spec)
+        def depth(ref_feature, src_features, cams, ref_image=None, ref_stats=None):
+            depth_start = tf.reshape(cams[:, 0, 1, 3, 0], [-1])
+            depth_interval = tf.reshape(cams[:, 0, 1, 3, 1], [-1])
+            if options.regularization == "GRU":
+                depth_num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
+                depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
+                depth, prob = model.winner_take_all_features(
+                    ref_feature, src_features, cams, depth_num, depth_start, depth_end,
+                    inverse_depth=options.inverse_depth, exact=options.exact, chunk=PLANE_CHUNK)
+                return {"depth": depth, "prob": prob}
+            depth, prob, _ = model.soft_argmin_features(ref_feature, src_features, cams, max_d,
+                                                        depth_start, depth_interval, memory_saving=True)
+            out = {"depth": depth, "prob": prob}
+            if refine:
+                ref = centre_view(ref_image[:, None], ref_stats[:, None], 0)
+                out["refined"] = model.depth_refine(depth, ref, max_d, depth_start, depth_interval)
+            return out
+
+        self.tower, self.depth = tower, depth
+
+    def features(self, images, image_stats, cache=None):
+        """[(B, h, w, 32)] * V: the features of every view of a batch of view sets."""
+        batch, views = images.shape[:2]
+        columns = []
+        for v in range(views):
+            column = []
+            for b in range(batch):
+                key = feature = None
+                if cache is not None:
+                    key = cache.key(images[b, v], image_stats[b, v])
+                    feature = cache.get(key)
+                if feature is None:
+                    feature = self.tower(images[b:b + 1, v], image_stats[b:b + 1, v])
+                    if cache is not None:
+                        cache.put(key, feature)
+                column.append(feature)
+            columns.append(column[0] if batch == 1 else tf.concat(column, axis=0))
+        return columns
+
+    def __call__(self, images, image_stats, cams, cache=None):
+        images, image_stats = np.asarray(images), np.asarray(image_stats, np.float32)
+        self.model.check_inputs(images, np.asarray(cams), image_stats)
+        features = self.features(images, image_stats, cache)
+        extra = (images[:, 0], image_stats[:, 0]) if self.refine else ()
+        return self.depth(features[0], features[1:], tf.convert_to_tensor(cams, tf.float32), *extra)
 
 
 def make_dataset(plans, options, batch_size, failures):
@@ -187,13 +279,14 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     network = network_function(model, options, refinement)
     failures = []
     dataset = make_dataset(plans, options, batch_size, failures)
+    cache = FeatureCache(FEATURE_CACHE_SETS * options.view_num)
     per_view = []
     written = []
     start = last = time.perf_counter()
     done = 0
     try:
         for scaled_ref, images, image_stats, cams, index in dataset:
-            out = network(images, image_stats, cams)
+            out = network(images, image_stats, cams, cache)
             out = {k: v.numpy() for k, v in out.items()}
             cams_np, scaled_ref, index = cams.numpy(), scaled_ref.numpy(), index.numpy().tolist()
             batch_plans = plans[done:done + len(index)]
@@ -224,7 +317,9 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     total = time.perf_counter() - start
     steady = per_view[1:] if len(per_view) > 1 else per_view
     log("done: %d depth map(s) in %.1f s (%.3f s per view after the first, which includes "
-        "compiling the graph); outputs in %s" % (done, total, float(np.mean(steady)) if steady else 0.0,
-                                                   folder))
+        "compiling the graph; feature towers run for %d of %d views, the others reused); outputs in %s"
+        % (done, total, float(np.mean(steady)) if steady else 0.0, cache.misses,
+           cache.misses + cache.hits, folder))
     return {"views": done, "seconds": total, "per_view": per_view, "output_folder": folder,
-            "written": written, "checkpoint": ckpt_summary}
+            "written": written, "checkpoint": ckpt_summary,
+            "towers_run": cache.misses, "features_reused": cache.hits}

@@ -197,14 +197,22 @@ class RMVSNet(keras.Model):
         in the sequential loop.  Equal up to float rounding (order of sums, fused
         multiply-adds); memory grows with ``chunk``, not with the number of planes.
         """
+        self.check_inputs(images, cams, image_stats)
+        ref_feature, src_features = self.extract_features(images, sequential=True,
+                                                          image_stats=image_stats)
+        return self.winner_take_all_features(ref_feature, src_features, cams, depth_num, depth_start,
+                                             depth_end, inverse_depth, exact, chunk)
+
+    def winner_take_all_features(self, ref_feature, src_features, cams, depth_num, depth_start,
+                                 depth_end, inverse_depth=True, exact=True, chunk=8):
+        """:meth:`winner_take_all` on features already extracted: ref_feature (B, h, w, 32),
+        src_features [(B, h, w, 32)] * (V-1) (e.g. reused across view sets: a view's features
+        depend on its image only). Same returns."""
         depth_num = tf.cast(depth_num, tf.int32)
         depth_start = tf.convert_to_tensor(depth_start, tf.float32)
         depth_end = tf.convert_to_tensor(depth_end, tf.float32)
         planes_minus_one = tf.cast(depth_num, tf.float32) - 1
-        # 1. features and homographies of every plane
-        self.check_inputs(images, cams, image_stats)
-        ref_feature, src_features = self.extract_features(images, sequential=True,
-                                                          image_stats=image_stats)
+        # 1. homographies of every plane (features given)
         if inverse_depth:
             depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
             inv_start, inv_end = 1.0 / depth_start, 1.0 / depth_end
@@ -290,13 +298,20 @@ class RMVSNet(keras.Model):
         rounding, bit for bit); the default is the training-time ``inference``.
         Returns depth (B, h, w, 1), prob (B, h, w, 1), probability volume (B, D, h, w).
         """
+        self.check_inputs(images, cams, image_stats)
+        ref_feature, src_features = self.extract_features(images, training=training,
+                                                          image_stats=image_stats)
+        return self.soft_argmin_features(ref_feature, src_features, cams, depth_num, depth_start,
+                                         depth_interval, training, memory_saving)
+
+    def soft_argmin_features(self, ref_feature, src_features, cams, depth_num, depth_start,
+                             depth_interval, training=False, memory_saving=False):
+        """:meth:`soft_argmin` on features already extracted (see
+        :meth:`winner_take_all_features`). Same returns."""
         depth_start = tf.convert_to_tensor(depth_start, tf.float32)
         depth_interval = tf.convert_to_tensor(depth_interval, tf.float32)
         depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
         # 1. cost volume
-        self.check_inputs(images, cams, image_stats)
-        ref_feature, src_features = self.extract_features(images, training=training,
-                                                          image_stats=image_stats)
         depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
         homographies = self.sweep_homographies(cams, depths)
         volume = self.cost_volume(ref_feature, src_features, homographies, depth_num, memory_saving)
