@@ -232,6 +232,38 @@ def test_batch_size_two_and_a_given_model(tmp_path, gru_model):
     tol.assert_outputs_match(out, ORIG["GRU"], ["%08d%s" % (i, k) for i in range(REFS) for k in KINDS], "GRU")
 
 
+def test_features_are_computed_once_per_image_and_reused(tmp_path, gru_model, monkeypatch):
+    """5 view sets of 3 views over 5 images: the towers run 5 times, not 15, and the maps
+    are those of a run that recomputes every view (same bytes)."""
+    from mvsnet.inference import pipeline
+    folder = make_scene(tmp_path, refs=5)
+    reused = pipeline.run(str(folder), None, None, options(), model=gru_model, log=lambda _: None)
+    assert (reused["towers_run"], reused["features_reused"]) == (5, 10)
+    first = {n: read_pfm(folder / "depths_mvsnet" / n) for n in ("%08d_%s.pfm" % (i, k) for i in range(5)
+                                                                for k in ("init", "prob"))}
+    monkeypatch.setattr(pipeline, "FEATURE_CACHE_SETS", 0)
+    again = pipeline.run(str(folder), None, None, options(), model=gru_model, log=lambda _: None)
+    assert (again["towers_run"], again["features_reused"]) == (15, 0)
+    for name, data in first.items():
+        assert np.array_equal(read_pfm(folder / "depths_mvsnet" / name), data), name
+
+
+def test_feature_cache_is_least_recently_used_and_keyed_by_content():
+    from mvsnet.inference.pipeline import FeatureCache
+    cache = FeatureCache(2)
+    image, stats = np.zeros((4, 4, 3), np.uint8), np.ones((2, 3), np.float32)
+    changed = image.copy()
+    changed[3, 3, 2] = 1
+    keys = [FeatureCache.key(image, stats), FeatureCache.key(changed, stats), FeatureCache.key(image, stats * 2)]
+    assert len(set(keys)) == 3 and FeatureCache.key(image.copy(), stats.copy()) == keys[0]
+    cache.put(keys[0], "a")
+    cache.put(keys[1], "b")
+    assert cache.get(keys[0]) == "a"          # now the most recently used
+    cache.put(keys[2], "c")                   # evicts keys[1]
+    assert cache.get(keys[1]) is None and cache.get(keys[0]) == "a" and cache.get(keys[2]) == "c"
+    assert (cache.hits, cache.misses) == (3, 1)
+
+
 def test_library_3dcnns_matches_the_original(tmp_path):
     """3DCNNs (inference_mem, batch statistics): jpg and txt byte for byte, maps up to float noise."""
     from mvsnet.inference import pipeline
