@@ -12,6 +12,7 @@ Every parameter is explicit; nothing here reads command-line flags.
 """
 
 import collections
+import ctypes
 import hashlib
 import time
 
@@ -25,12 +26,18 @@ from mvsnet.inference import outputs
 from mvsnet.inference.plan import plan_dense_folder
 from mvsnet.inference import prepare
 from mvsnet import weights
+from mvsnet.network.feature_towers import UNetDS2GN
 from mvsnet.network.model import build_model, centre_view
 
 
 FEATURE_CACHE_SETS = 2
 """Feature maps kept for reuse by the next view sets: this many view sets' worth
 (FEATURE_CACHE_SETS * view_num maps, 15.4 MB each at 1600x1200 input)."""
+
+RESERVE_BYTES_PER_PIXEL = 160
+"""Bytes per network-input pixel reserved in TensorFlow's CPU tensor pool before the first
+view (:func:`reserve_tensor_pool`): about the feature towers' full-resolution working set,
+five 8-channel float32 maps (307 MB at 1600x1200)."""
 
 PLANE_CHUNK = 4
 """Depth planes per chunk of the fast GRU sweep (``exact=False``): their costs and
@@ -143,7 +150,10 @@ class InferenceNetwork:
 
         @tf.function(input_signature=image_spec)
         def tower(image, image_stats):
-            return model.feature_tower(centre_view(image[:, None], image_stats[:, None], 0))
+            view = centre_view(image[:, None], image_stats[:, None], 0)
+            if options.exact or not isinstance(model.feature_tower, UNetDS2GN):
+                return model.feature_tower(view)
+            return model.feature_tower(view, low_memory=True)
 
         @tf.function(input_signature=depth_spec)
         def depth(ref_feature, src_features, cams, ref_image=None, ref_stats=None):
@@ -191,6 +201,39 @@ class InferenceNetwork:
         features = self.features(images, image_stats, cache)
         extra = (images[:, 0], image_stats[:, 0]) if self.refine else ()
         return self.depth(features[0], features[1:], tf.convert_to_tensor(cams, tf.float32), *extra)
+
+
+MMAP_THRESHOLD = 1 << 20
+"""Bytes from which glibc's malloc maps a block on its own (returned to the system when
+freed), set by :func:`fix_malloc_mmap_threshold`."""
+
+
+def fix_malloc_mmap_threshold(nbytes=MMAP_THRESHOLD):
+    """Fix glibc malloc's mmap threshold (``mallopt(M_MMAP_THRESHOLD)``; the same as the
+    ``MALLOC_MMAP_THRESHOLD_`` environment variable). By default glibc raises it, up to
+    32 MB, after every large block freed, after which decoded images and other view-set
+    arrays land in the reading thread's heap and stay resident: the peak RSS of the same
+    run then varied by 130 MB from run to run (1421 to 1579 MiB at 1600x1200). Returns
+    False where there is no glibc (nothing changed)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, int(nbytes)))     # M_MMAP_THRESHOLD = -3
+    except (OSError, AttributeError):
+        return False
+
+
+def reserve_tensor_pool(nbytes):
+    """Make TensorFlow's CPU tensor pool grow by one region of ``nbytes`` now, without
+    touching its pages (an uninitialised tensor, freed at once).
+
+    With oneDNN (TensorFlow's default on x86) tensors come from a BFC pool that grows by
+    regions of doubling size and never gives memory back; a large tensor that finds no
+    free block of its size in the existing regions opens a new one, so the resident memory
+    ends well above the largest amount ever in use (at 1600x1200: 1558 MiB peak RSS
+    instead of 1428 MiB with one region opened first). Values are not affected; without
+    the pool (TF_ENABLE_ONEDNN_OPTS=0) this is a malloc and a free.
+    """
+    tf.raw_ops.Empty(shape=[int(nbytes)], dtype=tf.uint8)
 
 
 def make_dataset(plans, options, batch_size, failures):
@@ -280,6 +323,8 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     failures = []
     dataset = make_dataset(plans, options, batch_size, failures)
     cache = FeatureCache(FEATURE_CACHE_SETS * options.view_num)
+    fix_malloc_mmap_threshold()
+    reserve_tensor_pool(RESERVE_BYTES_PER_PIXEL * options.max_w * options.max_h)
     per_view = []
     written = []
     start = last = time.perf_counter()

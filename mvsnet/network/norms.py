@@ -170,7 +170,26 @@ class ConvNorm(keras.layers.Layer):
         self.norm_layer.build(self.conv.compute_output_shape(input_shape))
 
     def call(self, x, training=False):
-        y = self.conv(x)
+        return self._norm_relu(self.conv(x), training)
+
+    def call_on_parts(self, parts, training=False):
+        """:meth:`call` on ``concat(parts, axis=-1)`` without building the concatenation:
+        one convolution per part with its slice of the kernel, summed (2D, stride 1, not
+        transposed). Equal up to float rounding (the sum over input channels is split);
+        the largest tensor is one part's output instead of the concatenation."""
+        if self.transpose or self.rank != 2 or self.strides != 1:
+            raise ValueError("call_on_parts needs a 2D stride-1 convolution")
+        if not self.built:
+            self.build(tf.TensorShape(parts[0].shape[:-1] + [sum(p.shape[-1] for p in parts)]))
+        kernel, start, y = self.conv.kernel, 0, None
+        for part in parts:
+            channels = part.shape[-1]
+            term = tf.nn.conv2d(part, kernel[:, :, start:start + channels], 1, "SAME")
+            y = term if y is None else y + term
+            start += channels
+        return self._norm_relu(y, training)
+
+    def _norm_relu(self, y, training):
         y = self.norm_layer(y, training=training) if self.norm == "bn" else self.norm_layer(y)
         return tf.nn.relu(y) if self.relu else y
 
