@@ -77,7 +77,7 @@ def crop_size(h, w, max_w, max_h, base_image_size, force_w=0, force_h=0):
 
 
 def crop_mvs_input(images, cams, depth_image=None, *, max_w, max_h, base_image_size,
-                   force_w=0, force_h=0):
+                   force_w=0, force_h=0, view_numbers=None):
     """Centre-crop every image to a size the network accepts and shift its camera's
     principal point, as the original crop_mvs_input.
 
@@ -90,12 +90,14 @@ def crop_mvs_input(images, cams, depth_image=None, *, max_w, max_h, base_image_s
 
     Returns ``(images, cams)`` or ``(images, cams, depth_image)``. Raises InputError when
     the crop would be larger than an image (the original then produced a broken crop,
-    e.g. a side that is not a multiple of base_image_size and not above max).
+    e.g. a side that is not a multiple of base_image_size and not above max); the views
+    are numbered 0, 1, ... in its message, or by ``view_numbers``.
     """
     if len(images) != len(cams):
         raise ValueError("got %d images but %d cameras" % (len(images), len(cams)))
     out_images, out_cams = [], []
-    for view, (image, cam) in enumerate(zip(images, cams)):
+    numbers = range(len(images)) if view_numbers is None else view_numbers
+    for view, image, cam in zip(numbers, images, cams):
         h, w = image.shape[0:2]
         new_h, new_w = crop_size(h, w, max_w, max_h, base_image_size, force_w, force_h)
         if new_h > h or new_w > w:
@@ -106,7 +108,7 @@ def crop_mvs_input(images, cams, depth_image=None, *, max_w, max_h, base_image_s
         start_w = (w - new_w) // 2
         out_images.append(image[start_h:start_h + new_h, start_w:start_w + new_w])
         out_cams.append(crop_camera(cam, start_w, start_h))
-        if depth_image is not None and view == 0:
+        if depth_image is not None and not out_cams[:-1]:
             depth_image = depth_image[start_h:start_h + new_h, start_w:start_w + new_w]
     if depth_image is None:
         return out_images, out_cams

@@ -26,7 +26,6 @@ from mvsnet.inference import outputs
 from mvsnet.inference.plan import plan_dense_folder
 from mvsnet.inference import prepare
 from mvsnet import weights
-from mvsnet.network.feature_towers import UNetDS2GN
 from mvsnet.network.model import build_model, centre_view
 
 
@@ -151,9 +150,8 @@ class InferenceNetwork:
         @tf.function(input_signature=image_spec)
         def tower(image, image_stats):
             view = centre_view(image[:, None], image_stats[:, None], 0)
-            if options.exact or not isinstance(model.feature_tower, UNetDS2GN):
-                return model.feature_tower(view)
-            return model.feature_tower(view, low_memory=True)
+            # the fast formulation's tower (GRU only: 3DCNNs has one formulation, the original's)
+            return model.view_features(view, low_memory=options.regularization == "GRU" and not options.exact)
 
         @tf.function(input_signature=depth_spec)
         def depth(ref_feature, src_features, cams, ref_image=None, ref_stats=None):

@@ -87,29 +87,37 @@ def prepare_view_set(plan, options):
     """Read and preprocess one view set exactly as the original generator: adaptive scale
     over all views, centred crop to the network size, per-image centring, cameras and the
     reference image scaled by ``sample_scale``."""
-    images = [read_image(p) for p in plan.image_paths]
-    for image, path, (h, w) in zip(images, plan.image_paths, plan.image_sizes):
+    # one view at a time into one preallocated array: a decoded image, its resized copy
+    # and the array are all that is held (the next view set is read while the network runs)
+    scale = 1
+    if options.adaptive_scaling:   # the header sizes; each decoded image is checked against its own
+        scale = preprocess.adaptive_scale(plan.image_sizes, options.max_w, options.max_h)
+    views = len(plan.image_paths)
+    images = np.empty((views, options.max_h, options.max_w, 3), np.uint8)
+    stats = np.empty((views, 2, 3), np.float32)
+    cams = []
+    for i, (path, (h, w), cam) in enumerate(zip(plan.image_paths, plan.image_sizes, plan.cams)):
+        image = read_image(path)
         if image.shape[:2] != (h, w):
             raise InputError("decoded image is %dx%d, its header says %dx%d"
                              % (image.shape[1], image.shape[0], w, h), path)
-    cams = plan.cams
-    scale = 1
-    if options.adaptive_scaling:
-        scale = preprocess.adaptive_scale([im.shape for im in images], options.max_w, options.max_h)
-    images, cams = preprocess.scale_mvs_input(images, cams, scale=scale)
-    try:
-        images, cams = preprocess.crop_mvs_input(images, cams, max_w=options.max_w, max_h=options.max_h,
-                                                 base_image_size=options.base_image_size)
-    except InputError as e:
-        raise InputError(e.problem, plan.image_paths[0]) from None
-    for image, path in zip(images, plan.image_paths):
+        [image], [cam] = preprocess.scale_mvs_input([image], [cam], scale=scale)
+        try:
+            [image], [cam] = preprocess.crop_mvs_input([image], [cam], max_w=options.max_w,
+                                                       max_h=options.max_h,
+                                                       base_image_size=options.base_image_size,
+                                                       view_numbers=[i])
+        except InputError as e:
+            raise InputError(e.problem, path) from None
         if image.shape[:2] != (options.max_h, options.max_w):
             raise InputError("network input would be %dx%d (WxH) after scaling and cropping, but it "
                              "must be exactly --max_w x --max_h = %dx%d"
                              % (image.shape[1], image.shape[0], options.max_w, options.max_h), path)
-    stats = np.stack([np.stack(preprocess.centring_statistics(image)) for image in images])
+        images[i] = image
+        stats[i] = np.stack(preprocess.centring_statistics(image))
+        cams.append(cam)
+        if i == 0:
+            scaled_ref = preprocess.scale_image(image, scale=options.sample_scale)
     scaled_cams = preprocess.scale_mvs_camera(cams, options.sample_scale)
-    scaled_ref = preprocess.scale_image(images[0], scale=options.sample_scale)
     cam_array = np.stack([c.to_array() for c in scaled_cams]).astype(np.float32)
-    return PreparedViewSet(np.ascontiguousarray(scaled_ref), np.stack(images), stats.astype(np.float32),
-                           cam_array, plan.ref_index)
+    return PreparedViewSet(np.ascontiguousarray(scaled_ref), images, stats, cam_array, plan.ref_index)

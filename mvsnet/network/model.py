@@ -134,14 +134,23 @@ class RMVSNet(keras.Model):
                 raise ValueError("image %s = %d: the %s network needs a multiple of %d"
                                  % (name, side, self.regularization, multiple))
 
-    def extract_features(self, images, training=False, sequential=False, image_stats=None):
+    def view_features(self, view, training=False, low_memory=False):
+        """The feature tower on one view (B, H, W, 3) -> (B, H/4, W/4, 32). ``low_memory``
+        (UNetDS2GN only; the fast formulation): see :meth:`UNetDS2GN.call`."""
+        tower = self.feature_tower
+        if isinstance(tower, UniNetDS2):
+            return tower(view, training=training)
+        return tower(view, low_memory=low_memory) if low_memory else tower(view)
+
+    def extract_features(self, images, training=False, sequential=False, image_stats=None,
+                         low_memory=False):
         """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1)).
 
         ``sequential``: each tower starts after the previous one has finished (in a graph,
         independent towers may otherwise run at the same time; their full-resolution
         activations then set the peak memory). Scheduling only: values are unchanged.
-        ``image_stats``: images are raw, each view is centred first (:func:`centre_view`)."""
-        tower = self.feature_tower
+        ``image_stats``: images are raw, each view is centred first (:func:`centre_view`).
+        ``low_memory``: see :meth:`view_features`."""
 
         def view(i):
             return images[:, i] if image_stats is None else centre_view(images, image_stats, i)
@@ -154,7 +163,7 @@ class RMVSNet(keras.Model):
                     v = view(i)
             else:
                 v = view(i)
-            features.append(tower(v, training=training) if isinstance(tower, UniNetDS2) else tower(v))
+            features.append(self.view_features(v, training, low_memory))
         return features[0], features[1:]
 
     def sweep_homographies(self, cams, depths):
@@ -189,8 +198,9 @@ class RMVSNet(keras.Model):
         Returns depth (B, h, w, 1), prob (B, h, w, 1).
 
         ``exact=True``: the original graph's formulation, one plane at a time.
-        ``exact=False``: the same network reorganised for speed, in chunks of ``chunk``
-        planes: the warps and variances of a chunk in one XLA-compiled gather
+        ``exact=False``: the same network reorganised for speed and memory: the towers'
+        full-resolution decoder convolution without its concatenation
+        (``UNetDS2GN(low_memory=True)``), and the planes swept in chunks of ``chunk``: the warps and variances of a chunk in one XLA-compiled gather
         (:func:`mvsnet.network.cost_volume.variance_cost_planes`) and the first GRU layer's
         convolutions on the cost as one batched convolution
         (:meth:`GRURegularizer.cost_part`); only the convolutions on the hidden states stay
@@ -199,7 +209,7 @@ class RMVSNet(keras.Model):
         """
         self.check_inputs(images, cams, image_stats)
         ref_feature, src_features = self.extract_features(images, sequential=True,
-                                                          image_stats=image_stats)
+                                                          image_stats=image_stats, low_memory=not exact)
         return self.winner_take_all_features(ref_feature, src_features, cams, depth_num, depth_start,
                                              depth_end, inverse_depth, exact, chunk)
 
