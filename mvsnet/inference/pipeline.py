@@ -6,12 +6,13 @@
 
 For every view set of ``SCENE/pair.txt`` the network writes ``SCENE/depths_mvsnet/``
 ``%08d_init.pfm``, ``%08d_prob.pfm``, ``%08d.jpg`` and ``%08d.txt`` as the original.
-Reading and preprocessing run in a ``tf.data`` pipeline (a Python generator, prefetched)
-so that they overlap the network, which runs as one compiled ``tf.function``.
+Reading and preprocessing run in a background thread, one batch ahead, so that they overlap
+the network (compiled ``tf.function`` pieces, see :class:`InferenceNetwork`).
 Every parameter is explicit; nothing here reads command-line flags.
 """
 
 import collections
+import concurrent.futures
 import ctypes
 import hashlib
 import time
@@ -234,29 +235,46 @@ def reserve_tensor_pool(nbytes):
     tf.raw_ops.Empty(shape=[int(nbytes)], dtype=tf.uint8)
 
 
-def make_dataset(plans, options, batch_size, failures):
-    """tf.data pipeline of the prepared view sets, batched and prefetched (reading overlaps
-    the network). A view set that fails to read ends the dataset early and its exception
-    is appended to ``failures`` (TensorFlow would otherwise replace it by its own error)."""
-    view_num, max_h, max_w = options.view_num, options.max_h, options.max_w
-
-    def generate():
-        for plan in plans:
+def prepared_batches(plans, options, batch_size, failures):
+    """The view sets of ``plans`` prepared (:func:`prepare.prepare_view_set`) in batches of
+    ``batch_size``: tuples of NumPy arrays (scaled_ref (B, h, w, 3), images (B, V, H, W, 3),
+    image_stats (B, V, 2, 3), cams (B, V, 2, 4, 4), ref indices [B]). The next batch is read
+    in a background thread while the caller runs the network on this one. A view set that
+    fails to read ends the batches (after those read before it) and its exception is
+    appended to ``failures``, for the caller to raise once the finished views are written.
+    """
+    def read(group):
+        items = []
+        for plan in group:
             try:
-                item = prepare.prepare_view_set(plan, options)
-            except Exception as err:  # re-raised by run() in the main thread
+                items.append(prepare.prepare_view_set(plan, options))
+            except Exception as err:  # handed to the caller, raised in the main thread
+                return items, err
+        return items, None
+
+    def stacked(items):
+        if len(items) == 1:   # views, no copies
+            item = items[0]
+            return (item.scaled_ref_image[None], item.images[None], item.image_stats[None],
+                    item.scaled_cams[None], [item.ref_index])
+        return (np.stack([i.scaled_ref_image for i in items]), np.stack([i.images for i in items]),
+                np.stack([i.image_stats for i in items]), np.stack([i.scaled_cams for i in items]),
+                [i.ref_index for i in items])
+
+    groups = [plans[i:i + batch_size] for i in range(0, len(plans), batch_size)]
+    if not groups:
+        return
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="read-view-sets") as pool:
+        pending = pool.submit(read, groups[0])
+        for k in range(len(groups)):
+            items, err = pending.result()
+            if err is None and k + 1 < len(groups):
+                pending = pool.submit(read, groups[k + 1])
+            if items:
+                yield stacked(items)
+            if err is not None:
                 failures.append(err)
                 return
-            yield (item.scaled_ref_image, item.images, item.image_stats, item.scaled_cams,
-                   np.int32(item.ref_index))
-
-    signature = (tf.TensorSpec([None, None, 3], tf.uint8),
-                 tf.TensorSpec([view_num, max_h, max_w, 3], tf.uint8),
-                 tf.TensorSpec([view_num, 2, 3], tf.float32),
-                 tf.TensorSpec([view_num, 2, 4, 4], tf.float32),
-                 tf.TensorSpec([], tf.int32))
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    return dataset.batch(batch_size).prefetch(1)
 
 
 def _oom_error(dense_folder, options, plan):
@@ -319,7 +337,7 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
 
     network = network_function(model, options, refinement)
     failures = []
-    dataset = make_dataset(plans, options, batch_size, failures)
+    batches = prepared_batches(plans, options, batch_size, failures)
     cache = FeatureCache(FEATURE_CACHE_SETS * options.view_num)
     fix_malloc_mmap_threshold()
     reserve_tensor_pool(RESERVE_BYTES_PER_PIXEL * options.max_w * options.max_h)
@@ -328,14 +346,13 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     start = last = time.perf_counter()
     done = 0
     try:
-        for scaled_ref, images, image_stats, cams, index in dataset:
+        for scaled_ref, images, image_stats, cams, index in batches:
             out = network(images, image_stats, cams, cache)
             out = {k: v.numpy() for k, v in out.items()}
-            cams_np, scaled_ref, index = cams.numpy(), scaled_ref.numpy(), index.numpy().tolist()
             batch_plans = plans[done:done + len(index)]
             for b, ref_index in enumerate(index):
                 written += outputs.write_view_outputs(
-                    folder, ref_index, out["depth"][b], out["prob"][b], scaled_ref[b], cams_np[b, 0],
+                    folder, ref_index, out["depth"][b], out["prob"][b], scaled_ref[b], cams[b, 0],
                     refined=out["refined"][b] if "refined" in out else None)
             now = time.perf_counter()
             seconds = (now - last) / len(index)
