@@ -543,3 +543,27 @@ def test_missing_sources_are_filled_with_the_reference(tmp_path):
     (folder / "pair.txt").write_text("1\n0\n1 1 5.0\n")
     plans = plan.plan_dense_folder(str(folder), options())
     assert plans[0].view_ids == [0, 1, 0] and plans[0].notes
+
+
+def test_memory_settings_of_the_inference_process():
+    """Process settings of pipeline.run (values unchanged; their effect on the peak RSS is
+    measured by tools/benchmark_inference.py, not here)."""
+    import platform
+
+    import tensorflow as tf
+
+    from mvsnet.inference import pipeline
+    tf.constant(1.0) + 1.0                      # the runtime of this process has started
+    assert pipeline.run_ops_one_at_a_time() is False
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert pipeline.fix_malloc_mmap_threshold() is True
+    pipeline.reserve_tensor_pool(8 << 20)       # an uninitialised tensor, freed at once
+
+
+def test_a_fresh_inference_process_runs_ops_one_at_a_time(tmp_path):
+    code = ("import tensorflow as tf; from mvsnet.inference import pipeline; "
+            "print(pipeline.run_ops_one_at_a_time(), tf.config.threading.get_inter_op_parallelism_threads())")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "1"]
