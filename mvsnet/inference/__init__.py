@@ -2,7 +2,8 @@
 
     plan      test.py's Options; list and check every view set before the network starts
     prepare   read and preprocess one view set (decode, scale, crop, centre, 1/4 cameras)
-    pipeline  load the model, tf.data + compiled network, the loop over view sets (``run``)
+    pipeline  load the model, the compiled network (towers + depth), reading one batch ahead,
+              the loop over view sets (``run``)
     outputs   the files of one reference view in ``depths_mvsnet/``
 
 ``plan``, ``prepare`` and ``outputs`` are NumPy only; ``pipeline`` imports TensorFlow.
