@@ -200,7 +200,8 @@ class RMVSNet(keras.Model):
         ``exact=True``: the original graph's formulation, one plane at a time.
         ``exact=False``: the same network reorganised for speed and memory: the towers'
         full-resolution decoder convolution without its concatenation
-        (``UNetDS2GN(low_memory=True)``), and the planes swept in chunks of ``chunk``: the warps and variances of a chunk in one XLA-compiled gather
+        (``UNetDS2GN(low_memory=True)``), and the planes swept in chunks of ``chunk``: the
+        warps and variances of a chunk in one XLA-compiled gather
         (:func:`mvsnet.network.cost_volume.variance_cost_planes`) and the first GRU layer's
         convolutions on the cost as one batched convolution
         (:meth:`GRURegularizer.cost_part`); only the convolutions on the hidden states stay
