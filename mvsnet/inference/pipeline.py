@@ -244,8 +244,9 @@ def reserve_tensor_pool(nbytes):
     With oneDNN (TensorFlow's default on x86) tensors come from a BFC pool that grows by
     regions of doubling size and never gives memory back; a large tensor that finds no
     free block of its size in the existing regions opens a new one, so the resident memory
-    ends well above the largest amount ever in use (at 1600x1200: 1558 MiB peak RSS
-    instead of 1428 MiB with one region opened first). Values are not affected; without
+    ends well above the largest amount ever in use (measured at 1600x1200, 64 planes, before
+    the other memory settings: 1558 MiB peak RSS instead of 1428 MiB with one region opened
+    first; with them, 1278-1313 instead of 1235-1265 MiB). Values are not affected; without
     the pool (TF_ENABLE_ONEDNN_OPTS=0) this is a malloc and a free.
     """
     tf.raw_ops.Empty(shape=[int(nbytes)], dtype=tf.uint8)
