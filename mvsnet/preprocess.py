@@ -25,15 +25,20 @@ def centring_statistics(img):
     return mean, np.sqrt(var) + np.float32(0.00000001)
 
 
+def apply_centring(img, mean, denominator):
+    """``(img - mean) / denominator`` in float32, with statistics from
+    :func:`centring_statistics` (broadcast against ``img``)."""
+    return (img.astype(np.float32) - mean) / denominator
+
+
 def center_image(img):
     """Per-channel normalisation: (img - mean) / (std + 1e-8) over H and W, in float32.
 
     Two float32 operations per value once the statistics are known, so the same values
     come out wherever they run (the network centres the views itself from the uint8 images
     and :func:`centring_statistics`, bit for bit equal; see
-    :func:`mvsnet.network.model.centre_views`)."""
-    mean, denominator = centring_statistics(img)
-    return (img.astype(np.float32) - mean) / denominator
+    :func:`mvsnet.network.model.centre_view`)."""
+    return apply_centring(img, *centring_statistics(img))
 
 
 def scale_image(image, scale=1, interpolation="linear"):

@@ -19,7 +19,7 @@ from cameras.dense_folder import fill_missing_views, list_dense_folder, read_vie
 from cameras.errors import InputError
 from mvsnet import preprocess
 from mvsnet.inference.prepare import image_size
-from mvsnet.network.spec import check_regularization, check_sample_scale, network_multiple
+from mvsnet.network.spec import SAMPLE_SCALE, check_regularization, check_sample_scale, network_multiple
 from mvsnet.options import option
 
 
@@ -32,7 +32,7 @@ class Options:
     max_d: int = option(256, "Depth planes: GRU uses it when a cam has no DEPTH_NUM, 3DCNNs always.")
     max_w: int = option(1600, "Network input width (images are scaled and cropped to it).")
     max_h: int = option(1200, "Network input height (images are scaled and cropped to it).")
-    sample_scale: float = option(0.25, "Scale of the cost volume and of the output maps relative to "
+    sample_scale: float = option(SAMPLE_SCALE, "Scale of the cost volume and of the output maps relative to "
                                  "the network input (must be 0.25: the feature towers downsample by 4).")
     interval_scale: float = option(0.8, "Factor applied to DEPTH_INTERVAL of the cam files.")
     base_image_size: float = option(8, "Cropped sides are rounded up to a multiple of this.")
@@ -43,7 +43,8 @@ class Options:
     # not in the original: the GRU sweep formulation (see RMVSNet.winner_take_all)
     exact: bool = option(False, "GRU: run the original graph's formulation one plane at a time "
                          "(slower) instead of the fast one (chunks of planes, XLA-compiled warps, "
-                         "batched first-layer convolutions; equal up to float rounding).")
+                         "batched first-layer convolutions, towers without the full-resolution "
+                         "concatenation; equal up to float rounding).")
 
     def check(self):
         """InputError for values the pipeline cannot run with."""

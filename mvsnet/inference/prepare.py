@@ -38,8 +38,8 @@ class PreparedViewSet:
     @property
     def centered_images(self):
         """(V, H, W, 3) float32 centred views, the original generator's array (a new copy)."""
-        mean, denominator = self.image_stats[:, 0, None, None], self.image_stats[:, 1, None, None]
-        return (self.images.astype(np.float32) - mean) / denominator
+        return preprocess.apply_centring(self.images, self.image_stats[:, 0, None, None],
+                                         self.image_stats[:, 1, None, None])
 
     def network_inputs(self):
         """(images, image_stats, cams) as a batch of one view set, the arguments of
