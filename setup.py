@@ -27,6 +27,11 @@ setup(
     packages=find_packages(include=["mvsnet", "mvsnet.*", "cameras", "cameras.*", "tools", "tools.*"]),
     python_requires=">=3.11",
     install_requires=read_requirements(),
+    # optional extras (docs/index.md#dependencies): the base install stays lean
+    extras_require={
+        # the test suite's own tools (the README's install command asks for them)
+        "test": ["pytest", "hypothesis"],
+    },
     # the original's scripts, also as commands (python mvsnet/test.py and python -m mvsnet.test work too)
     entry_points={"console_scripts": [
         "mvsnet-%s = mvsnet.%s:run" % (name, name)

@@ -61,8 +61,12 @@ def test_fusibile_route_files_match_the_original(tmp_path):
             rel = os.path.relpath(os.path.join(folder, name), ORIG)
             if rel == "fusibile_args.txt":
                 continue
-            with open(os.path.join(folder, name), "rb") as a, open(scene / rel, "rb") as b:
-                assert a.read() == b.read(), rel
+            if name.endswith(".P"):  # K @ E in float64 (BLAS kernels of the CPU), str() of each value
+                np.testing.assert_allclose(np.loadtxt(scene / rel), np.loadtxt(os.path.join(folder, name)),
+                                           rtol=1e-12, atol=1e-9, err_msg=rel)
+            else:
+                with open(os.path.join(folder, name), "rb") as a, open(scene / rel, "rb") as b:
+                    assert a.read() == b.read(), rel
             compared += 1
     assert compared == 5 * 4  # filtered PFM, .P, disp.dmb, normals.dmb per view
     for i in range(5):  # images/ holds test.py's images

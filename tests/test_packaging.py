@@ -15,29 +15,72 @@ def test_packages_are_installed():
         assert os.path.basename(os.path.dirname(package.__file__)) == package.__name__
 
 
-def test_requirements():
+def requirement_names(lines):
+    """Distribution names of requirement lines (comments, blanks and version specifiers cut)."""
+    import re
+    lines = (line.split("#")[0].strip() for line in lines)
+    return [re.split(r"[\[=<>~!; ]", line)[0].lower() for line in lines if line]
+
+
+def test_requirements_are_ranges_for_library_users():
+    """requirements.txt names the runtime dependencies and pins none exactly (the lock does):
+    ``pip install rmvsnet-tf2`` must not pin the world. The test tools are an extra."""
     with open(os.path.join(ROOT, "requirements.txt")) as f:
         lines = [line.split("#")[0].strip() for line in f]
-    names = [line.split("=")[0].strip() for line in lines if line]
-    assert names == ["tensorflow", "numpy", "opencv-python", "imageio", "pillow", "absl-py", "pytest",
-                     "pycolmap", "plyfile", "scipy"]
+    assert requirement_names(lines)[:9] == ["tensorflow", "numpy", "opencv-python", "imageio", "pillow", "absl-py",
+                                            "pycolmap", "plyfile", "scipy"]
+    assert "pytest" not in requirement_names(lines)
+    for line in lines:
+        assert "==" not in line or line.endswith(".*"), line   # ranges only (tensorflow==2.21.*)
 
 
-def test_ci_runs_the_two_readme_commands():
+def test_the_lock_pins_every_dependency():
+    """constraints.txt pins (==) every runtime requirement and every package of the extras."""
+    import setuptools
+
+    captured = {}
+    setup_py = os.path.join(ROOT, "setup.py")
+    real_setup, setuptools.setup = setuptools.setup, lambda **kw: captured.update(kw)
+    try:
+        code = compile(open(setup_py).read(), setup_py, "exec")
+        exec(code, {"__file__": setup_py, "__name__": "setup"})
+    finally:
+        setuptools.setup = real_setup
+    with open(os.path.join(ROOT, "constraints.txt")) as f:
+        pins = {}
+        for line in f:
+            line = line.split("#")[0].strip()
+            if line:
+                name, version = line.split("==")
+                pins[name.lower().replace("_", "-")] = version
+    wanted = requirement_names(captured["install_requires"])
+    for extra in captured["extras_require"].values():
+        wanted += requirement_names(extra)
+    for name in wanted:
+        assert name.replace("_", "-") in pins, name
+    assert "test" in captured["extras_require"] and "pytest" in requirement_names(captured["extras_require"]["test"])
+
+
+def readme_commands():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    assert text.index("```bash") < text.index("\n## ")   # before any section
+    return text.split("```bash\n", 1)[1].split("```", 1)[0].strip().splitlines()
+
+
+def test_readme_starts_with_install_from_the_lock_and_the_tests():
+    install, test = readme_commands()
+    assert "-c constraints.txt" in install and install.startswith("pip install ") and ".[test]" in install
+    assert test == "pytest -q"
+
+
+def test_ci_runs_the_readme_commands_then_the_suite_without_onednn():
     path = os.path.join(ROOT, ".ci", "run")
     assert os.stat(path).st_mode & stat.S_IXUSR
     with open(path) as f:
         lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
     assert "set -euo pipefail" in lines
-    assert lines[-2:] == ["pip install -r requirements.txt && pip install -e .", "pytest -q"]
-
-
-def test_readme_starts_with_the_ci_commands():
-    with open(os.path.join(ROOT, "README.md")) as f:
-        text = f.read()
-    first_block = text.split("```bash\n", 1)[1].split("```", 1)[0].strip().splitlines()
-    assert first_block == ["pip install -r requirements.txt && pip install -e .", "pytest -q"]
-    assert text.index("```bash") < text.index("\n## ")   # before any section
+    assert lines[-3:] == readme_commands() + ["TF_ENABLE_ONEDNN_OPTS=0 pytest -q"]
 
 
 SCRIPTS = ("test", "train", "validate", "visualize", "depthfusion", "colmap2mvsnet", "reconstruct")

@@ -90,6 +90,26 @@ def test_output_folders(tmp_path):
         "00000000.txt: bytes differ"]
 
 
+def test_jpg_pixels_within_levels(tmp_path):
+    """The jpg check: another encoding of the same picture passes, a channel swap does not."""
+    import imageio.v2 as iio
+
+    from mvsnet.inference.outputs import jpeg_bytes
+
+    rgb = np.random.default_rng(0).integers(0, 256, (32, 40, 3)).astype(np.uint8)
+    rgb = np.uint8(np.clip(np.cumsum(rgb, axis=1) / np.arange(1, 41)[None, :, None], 0, 255))  # smooth rows
+    (tmp_path / "ref.jpg").write_bytes(jpeg_bytes(rgb))
+    nudged = rgb.copy()
+    nudged[3, 5, 1] += 1
+    (tmp_path / "nudged.jpg").write_bytes(jpeg_bytes(nudged))
+    assert tol.jpg_problems(tmp_path / "nudged.jpg", tmp_path / "ref.jpg") == []
+    (tmp_path / "swapped.jpg").write_bytes(jpeg_bytes(np.ascontiguousarray(rgb[:, :, ::-1])))
+    assert tol.jpg_problems(tmp_path / "swapped.jpg", tmp_path / "ref.jpg")[0].startswith(
+        "decoded pixels differ by up to")
+    iio.imwrite(tmp_path / "small.jpg", rgb[:16])
+    assert tol.jpg_problems(tmp_path / "small.jpg", tmp_path / "ref.jpg") == ["shape (16, 40, 3), expected (32, 40, 3)"]
+
+
 def test_gradients_and_scalars():
     want = np.linspace(-1, 1, 50)
     tol.assert_grad_close("conv10_2/kernel", want + 9e-4, want)
