@@ -1,8 +1,19 @@
 #!/usr/bin/env python
-"""Look at a depth / probability map, as the original mvsnet/visualize.py, and save it.
+"""Look at a depth / probability map, as the original mvsnet/visualize.py, or at a point
+cloud, and save the picture.
 
     python mvsnet/visualize.py DEPTH.pfm [--output OUT.png] [--show]
+    python mvsnet/visualize.py CLOUD.ply [--output OUT.png] [--camera CAM.txt | --view N
+        --dense_folder SCENE | --dense_folder SCENE] [--color rgb|depth|error --gt GT.ply]
 
+A ``.ply`` is rendered headless (z-buffered splats, mvsnet.pointcloud.render): from the cam
+file ``--camera`` (at the size of its image, ``SCENE/images/NAME.jpg`` for
+``SCENE/cams/NAME_cam.txt``, or ``--width``), from view ``--view`` of ``--dense_folder``, or
+from a viewpoint that frames the whole cloud (seen from the side of the dense folder's
+cameras when ``--dense_folder`` is given); coloured by the points' RGB, their depth, or their
+distance to the ground-truth cloud ``--gt`` (docs/rendering.md).
+
+Maps:
 Reads ``.pfm`` (MVSNet depth and probability maps), ``.npy``, ``.dmb`` (Gipuma) or an
 ordinary image; prints ``value range:  MIN MAX`` (MIN over the non-zero values, as the
 original); writes a colour-mapped PNG (default: the input path with ``.png`` for maps,
@@ -18,9 +29,11 @@ import struct
 import numpy as np
 from absl import flags
 
-from cameras.atomic import read_bytes, write_bytes_atomic
+from cameras.atomic import read_bytes
 from cameras.errors import InputError
 from mvsnet import cli
+from mvsnet.colormap import colorize, rainbow_lut  # noqa: F401 (rainbow_lut: public name)
+from mvsnet.pointcloud import render
 from cameras.pfm import read_pfm
 
 FLAGS = flags.FLAGS
@@ -31,32 +44,30 @@ def define_flags():
     must not add flags to the global absl registry)."""
     flags.DEFINE_string("output", None, "PNG to write (default: next to the input, see above).")
     flags.DEFINE_bool("show", False, "Also show the map in a matplotlib window, as the original.")
+    # point clouds (.ply)
+    flags.DEFINE_string("camera", None, "Cloud: render from this cam file (*_cam.txt).")
+    flags.DEFINE_integer("view", None, "Cloud: render from view N of --dense_folder "
+                         "(cams/%08d_cam.txt).")
+    flags.DEFINE_string("dense_folder", None, "Cloud: the dense folder of --view; alone, the "
+                        "automatic viewpoint looks from the side of its cameras.")
+    flags.DEFINE_enum("color", "rgb", render.COLOR_MODES, "Cloud: colour by the points' RGB, "
+                      "their depth, or their distance to --gt.")
+    flags.DEFINE_string("gt", None, "Cloud: ground-truth PLY for --color error (nearest-"
+                        "neighbour distance of each point, as tools/evaluate.py).")
+    flags.DEFINE_float("max_error", None, "Cloud: distance shown red by --color error "
+                       "(default: the 95th percentile).")
+    flags.DEFINE_integer("width", None, "Cloud: picture width (default: the camera's image, "
+                         "800 for the automatic viewpoint).")
+    flags.DEFINE_integer("height", None, "Cloud: picture height (default: the camera image's "
+                         "aspect, 600 for the automatic viewpoint).")
+    flags.DEFINE_integer("point_radius", render.DEFAULT_RADIUS, "Cloud: splat radius in pixels.")
+    flags.DEFINE_float("edl", render.DEFAULT_EDL, "Cloud: eye-dome lighting strength "
+                       "(edges darkened from the depth; 0: off).")
+
+CLOUD_FLAGS = ("camera", "view", "dense_folder", "color", "gt", "max_error", "width", "height",
+               "point_radius", "edl")
 
 MAP_EXTENSIONS = (".pfm", ".npy", ".dmb")
-
-
-def rainbow_lut(n=256):
-    """matplotlib's 'rainbow' colour map as an (n, 3) uint8 table: red |2x - 0.5|,
-    green sin(pi x), blue cos(pi x / 2), clipped to [0, 1]."""
-    x = np.linspace(0.0, 1.0, n)
-    rgb = np.stack([np.abs(2 * x - 0.5), np.sin(x * np.pi), np.cos(x * np.pi / 2)], axis=1)
-    return (np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8)
-
-
-def colorize(depth, lut=None):
-    """(H, W) float map -> (H, W, 3) uint8 RGB: min..max of the finite values over the lut
-    (a constant map takes the lowest colour), non-finite pixels black."""
-    lut = rainbow_lut() if lut is None else lut
-    depth = np.asarray(depth, dtype=np.float64)
-    finite = np.isfinite(depth)
-    out = np.zeros(depth.shape + (3,), np.uint8)
-    if not finite.any():
-        return out
-    lo, hi = depth[finite].min(), depth[finite].max()
-    norm = (depth - lo) / (hi - lo) if hi > lo else np.zeros_like(depth)
-    index = np.clip((np.nan_to_num(norm) * len(lut)).astype(np.int64), 0, len(lut) - 1)
-    out[finite] = lut[index[finite]]
-    return out
 
 
 def read_dmb(path):
@@ -142,10 +153,7 @@ def visualize(path, output=None, show=False, log=print):
         rgb = np.asarray(array)
         if rgb.dtype != np.uint8:  # e.g. 16-bit images: stretch to 8 bits for the PNG
             rgb = colorize(rgb.mean(axis=2))
-    ok, png = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]))
-    if not ok:
-        raise InputError("cannot encode the PNG", output)
-    write_bytes_atomic(output, png.tobytes())
+    render.write_png(output, rgb)
     log("wrote %s (%dx%d)" % (output, rgb.shape[1], rgb.shape[0]))
     if show:
         try:
@@ -157,10 +165,100 @@ def visualize(path, output=None, show=False, log=print):
     return output
 
 
+def check_png_output(output, inputs=()):
+    if not output.lower().endswith(".png"):
+        raise InputError("the output must be a .png file", output)
+    for path in inputs:
+        if path and os.path.abspath(output) == os.path.abspath(path):
+            raise InputError("the output would overwrite the input; choose another --output", output)
+    cli.check_output_file(output, "--output")
+
+
+def read_cloud(path, what="cloud"):
+    """(points, colors or None) of a PLY; InputError naming it when it has no usable point."""
+    from mvsnet.pointcloud.ply import read_ply
+
+    points, colors, _ = read_ply(path)
+    try:
+        render.check_points(points, what)
+    except InputError as e:
+        raise InputError(e.problem, path) from None
+    return points, colors
+
+
+def visualize_cloud(path, output=None, camera=None, view=None, dense_folder=None, color="rgb",
+                    gt=None, max_error=None, width=None, height=None,
+                    radius=render.DEFAULT_RADIUS, edl=render.DEFAULT_EDL, log=print):
+    """Render the PLY ``path`` to a PNG (see the module docstring); returns the PNG path."""
+    import time
+
+    output = output or os.path.splitext(path)[0] + ".png"
+    check_png_output(output, (path, gt))
+    if camera and (view is not None):
+        raise InputError("give --camera or --view, not both")
+    if view is not None and not dense_folder:
+        raise InputError("--view needs --dense_folder")
+    if color == "error" and not gt:
+        raise InputError("--color error needs --gt GT.ply")
+    if gt and color != "error":
+        raise InputError("--gt is used by --color error only")
+    if radius < 0 or radius > 32:
+        raise InputError("--point_radius must be 0 to 32, got %d" % radius)
+    if (width is not None and width < 1) or (height is not None and height < 1):
+        raise InputError("--width and --height must be positive")
+    if not (edl >= 0):
+        raise InputError("--edl must be >= 0, got %g" % edl)
+    if view is not None:
+        from cameras.dense_folder import cam_path
+
+        camera = cam_path(dense_folder, view)
+    if camera:
+        cam, width, height, _ = render.camera_for_picture(camera, width, height)
+        where = camera
+    start = time.time()
+    points, colors = read_cloud(path)
+    if not camera:
+        cameras = render.dense_folder_cameras(dense_folder)[1] if dense_folder else None
+        width = width or 800
+        height = height or (600 if width == 800 else int(round(width * 0.75)))
+        cam = render.auto_camera(points, width, height, cameras)
+        where = "an automatic viewpoint"
+    values = value_range = None
+    if color == "error":
+        from mvsnet.pointcloud.evaluation import nearest_distances
+
+        gt_points, _ = read_cloud(gt, "ground-truth cloud")
+        values = nearest_distances(points, gt_points)
+        top = max_error if max_error is not None else float(np.percentile(values, 95))
+        if not top > 0:
+            raise InputError("--max_error must be positive, got %g" % top)
+        value_range = (0.0, top)
+        log("distance to %s: median %.4g, mean %.4g; colours 0 (violet) to %.4g (red)"
+            % (gt, np.median(values), values.mean(), top))
+    picture = render.render(points, cam, width, height, colors, values, value_range, color,
+                            radius, edl)
+    render.write_png(output, picture.image)
+    log("wrote %s (%dx%d): %d points seen from %s, %.0f %% of the pixels covered, %.1f s"
+        % (output, width, height, len(points), where, 100 * picture.coverage, time.time() - start))
+    return output
+
+
 def main(argv):
     if len(argv) != 2:
-        raise InputError("usage: python mvsnet/visualize.py FILE.pfm|.npy|.dmb|image [--output OUT.png] [--show]")
-    visualize(argv[1], FLAGS.output, FLAGS.show)
+        raise InputError("usage: python mvsnet/visualize.py FILE.pfm|.npy|.dmb|image|.ply "
+                         "[--output OUT.png] [--show]")
+    path = argv[1]
+    if path.lower().endswith(".ply"):
+        if FLAGS.show:
+            raise InputError("--show is for maps; a cloud is written to --output")
+        visualize_cloud(path, FLAGS.output, FLAGS.camera, FLAGS.view, FLAGS.dense_folder,
+                        FLAGS.color, FLAGS.gt, FLAGS.max_error, FLAGS.width, FLAGS.height,
+                        FLAGS.point_radius, FLAGS.edl)
+        return
+    given = [name for name in CLOUD_FLAGS if FLAGS[name].present]
+    if given:
+        raise InputError("--%s: for point clouds (.ply) only" % ", --".join(given))
+    visualize(path, FLAGS.output, FLAGS.show)
 
 
 def run():

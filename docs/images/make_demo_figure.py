@@ -18,7 +18,7 @@ import numpy as np
 
 from cameras.atomic import write_bytes_atomic
 from cameras.pfm import read_pfm
-from mvsnet.visualize import colorize, rainbow_lut
+from mvsnet.colormap import colorize, rainbow_lut
 
 ZOOM = 2
 GAP = 6

@@ -60,6 +60,17 @@ def voxel_downsample(points, voxel):
     return points[np.sort(first)]
 
 
+def nearest_distances(points, reference):
+    """(N,) float64 distance of each of ``points`` (N, 3) to its nearest point of
+    ``reference`` (M, 3), M > 0 (scipy.spatial.cKDTree): accuracy's distances when
+    ``reference`` is the ground truth, completeness's the other way round."""
+    from scipy.spatial import cKDTree
+
+    if len(points) == 0:
+        return np.zeros(0, np.float64)
+    return cKDTree(np.asarray(reference, np.float64)).query(np.asarray(points, np.float64))[0]
+
+
 def point_metrics(pred, gt, tau, max_dist=None, voxel=0.0):
     """DTU-style accuracy / completeness and Tanks-and-Temples-style precision / recall /
     F-score of cloud ``pred`` against ``gt`` (both (N, 3)).
@@ -71,8 +82,6 @@ def point_metrics(pred, gt, tau, max_dist=None, voxel=0.0):
     recall       share of ground-truth points within ``tau`` of the prediction
     fscore       2 P R / (P + R)
     Both clouds are first down-sampled to one point per ``voxel`` when voxel > 0."""
-    from scipy.spatial import cKDTree
-
     pred = voxel_downsample(pred, voxel)
     gt = voxel_downsample(gt, voxel)
     if len(gt) == 0:
@@ -82,8 +91,8 @@ def point_metrics(pred, gt, tau, max_dist=None, voxel=0.0):
         out.update(accuracy=float("inf"), completeness=float("inf"), overall=float("inf"),
                    precision=0.0, recall=0.0, fscore=0.0)
         return out
-    d_pred = cKDTree(gt).query(pred)[0]
-    d_gt = cKDTree(pred).query(gt)[0]
+    d_pred = nearest_distances(pred, gt)
+    d_gt = nearest_distances(gt, pred)
     cap = np.inf if max_dist is None else max_dist
     precision = float((d_pred < tau).mean())
     recall = float((d_gt < tau).mean())
