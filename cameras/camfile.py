@@ -22,6 +22,7 @@ import numpy as np
 
 from cameras.atomic import read_bytes, write_bytes_atomic
 from cameras.camera import Camera
+from cameras.checks import check_camera
 from cameras.errors import InputError
 
 _DEPTH_NAMES = ("DEPTH_MIN", "DEPTH_INTERVAL", "DEPTH_NUM", "DEPTH_MAX")
@@ -75,7 +76,8 @@ def parse_cam(text, path="<camera>", interval_scale=1.0, max_d=0):
         depth[1] = given[1] * interval_scale
         depth[2] = float(max_d) if depth_count == 2 else given[2]
         depth[3] = given[3] if depth_count == 4 else depth[0] + depth[1] * depth[2]
-    return Camera(np.reshape(extrinsic, (4, 4)), np.reshape(intrinsic, (3, 3)), *depth)
+    cam = Camera(np.reshape(extrinsic, (4, 4)), np.reshape(intrinsic, (3, 3)), *depth)
+    return check_camera(cam, path, depth_given=depth_count > 0)
 
 
 def read_cam(path, interval_scale=1.0, max_d=0):

@@ -10,7 +10,9 @@ import os
 
 import numpy as np
 
+from cameras.checks import check_extrinsic, check_intrinsic
 from cameras.errors import InputError
+from mvsnet.colmap.model_files import check_model_files, model_paths
 
 PINHOLE_MODELS = ("SIMPLE_PINHOLE", "PINHOLE")
 MODEL_FILES = ("cameras", "images", "points3D")
@@ -86,11 +88,18 @@ def read_model(sparse_dir, allow_distorted=False):
     another model is an InputError telling the user to undistort, unless ``allow_distorted``
     (then, as the original colmap2mvsnet, focal lengths and principal point are used and the
     distortion parameters ignored). Images without a pose are left out (listed in
-    ``skipped``). Raises InputError naming the folder for a missing or unreadable model.
+    ``skipped``). Raises InputError naming the folder for a missing model, and the file
+    (``images.bin``, ``cameras.txt``, ...) for a broken one
+    (:func:`mvsnet.colmap.model_files.check_model_files`, run before pycolmap reads
+    anything) or a camera that fails :mod:`cameras.checks`.
     """
     sparse_dir = os.fspath(sparse_dir)
-    if model_format(sparse_dir) is None:
+    kind = model_format(sparse_dir)
+    if kind is None:
         raise _missing_model_error(sparse_dir)
+    check_model_files(sparse_dir, kind)
+    paths = model_paths(sparse_dir, kind)
+    pose_file = paths["frames"] if os.path.isfile(paths["frames"]) else paths["images"]
     import pycolmap  # only this code path needs it
 
     try:
@@ -112,8 +121,9 @@ def read_model(sparse_dir, allow_distorted=False):
             raise InputError("camera %d has the distorted model %s; MVSNet needs undistorted "
                              "SIMPLE_PINHOLE or PINHOLE cameras: run COLMAP's image_undistorter "
                              "and convert its output" % (camera_id, name), sparse_dir)
-        intrinsics[camera_id] = (np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]]),
-                                 int(cam.width), int(cam.height))
+        intrinsic = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], np.float64)
+        check_intrinsic(intrinsic, paths["cameras"], "camera %d (%s)" % (camera_id, name))
+        intrinsics[camera_id] = (intrinsic, int(cam.width), int(cam.height))
 
     views, skipped = [], []
     for image_id in sorted(rec.images):
@@ -127,6 +137,7 @@ def read_model(sparse_dir, allow_distorted=False):
         extrinsic[:3, :3] = qvec_to_rotation(qw, qx, qy, qz)
         extrinsic[:3, 3] = np.asarray(pose.translation, np.float64)
         extrinsic[3, 3] = 1
+        check_extrinsic(extrinsic, pose_file, "the pose of image %d (%s)" % (image_id, image.name))
         ids = [p.point3D_id for p in image.points2D if p.has_point3D()]
         k, w, h = intrinsics[image.camera_id]
         views.append(View(int(image_id), image.name, int(image.camera_id), w, h, k.copy(), extrinsic,
