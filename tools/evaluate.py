@@ -4,6 +4,9 @@
     python tools/evaluate.py depth --dense_folder SCENE [--prob_threshold P] [--thresholds 1,2,4]
     python tools/evaluate.py depth --est EST.pfm --gt GT.pfm|GT.npy [--prob PROB.pfm --prob_threshold P]
     python tools/evaluate.py points PRED.ply GT.ply [--tau 1] [--max_dist 20] [--voxel 0]
+    python tools/evaluate.py dtu CLOUD.ply --dtu_eval_root ROOT --scan N [--seed 0] [--vis_out DIR]
+    python tools/evaluate.py tanks CLOUD.ply --gt GT.ply --crop SCENE.json [--alignment SCENE_trans.txt]
+                                 [--tau T] [--vis_out DIR]
 
 depth: with --dense_folder, every SCENE/depths_mvsnet/NAME_init.pfm against SCENE/gt/NAME_depth
 (.pfm or .npy, tools/synthetic's layout), the ground truth resampled (nearest pixel) to the
@@ -11,7 +14,10 @@ estimate's camera through the intrinsics of SCENE/cams/NAME_cam.txt and depths_m
 prints mean/median absolute and relative error and the share of pixels within each threshold
 (pixels where both depths are > 0, and prob > P when given). points: accuracy, completeness
 (DTU style, distances capped at --max_dist), precision, recall and F-score at --tau (Tanks and
-Temples style), after optional voxel down-sampling. Library: mvsnet/pointcloud/evaluation.py.
+Temples style), after optional voxel down-sampling. dtu: the DTU benchmark's protocol on its
+files (mvsnet/pointcloud/dtu.py); last line "accuracy A completeness C overall O" (mm). tanks:
+the Tanks and Temples evaluation (mvsnet/pointcloud/tanks.py); last line "precision P recall R
+fscore F". Library: mvsnet/pointcloud/evaluation.py, dtu.py, tanks.py. Progress goes to stderr.
 Bad input: one line "error: PATH: problem" on stderr, exit 1.
 """
 
@@ -25,8 +31,9 @@ import numpy as np
 from cameras.camfile import read_cam
 from cameras.errors import InputError
 from cameras.pfm import read_pfm
-from mvsnet.pointcloud import evaluation
-from mvsnet.pointcloud.ply import read_ply
+from mvsnet import cli
+from mvsnet.pointcloud import dtu, evaluation, tanks
+from mvsnet.pointcloud.ply import read_ply, write_ply
 
 
 def _floats(text):
@@ -95,6 +102,76 @@ def evaluate_points(args):
     return evaluation.point_metrics(pred, gt, args.tau, args.max_dist, args.voxel)
 
 
+def _log(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def _read_cloud(path):
+    points = read_ply(path)[0]
+    dtu.check_cloud(points, path)
+    return points
+
+
+def evaluate_dtu(args):
+    """The DTU protocol; returns (summary dict, note line, last line)."""
+    if args.vis_out:
+        cli.check_output_folder(args.vis_out, "--vis_out")
+    gt_files = dtu.scan_files(args.dtu_eval_root, args.scan)  # a wrong scan fails before the cloud is read
+    points = _read_cloud(args.cloud)
+    gt = dtu.load_ground_truth(args.dtu_eval_root, args.scan)
+    _log("%s: %d points; scan %d: %d reference points (%s)" % (args.cloud, len(points), args.scan, len(gt.stl),
+                                                               gt_files[0]))
+    r = dtu.evaluate(points, gt, seed=args.seed, log=_log, path=args.cloud)
+    if args.vis_out:
+        cli.make_folder(args.vis_out, "--vis_out")
+        acc_ply = os.path.join(args.vis_out, "vis_%03d_accuracy.ply" % args.scan)
+        comp_ply = os.path.join(args.vis_out, "vis_%03d_completeness.ply" % args.scan)
+        write_ply(acc_ply, points[r.data_kept], dtu.error_colors(r.data_dist, r.data_used))
+        write_ply(comp_ply, gt.stl, dtu.error_colors(r.stl_dist, r.stl_used))
+        _log("wrote %s and %s (blue: not evaluated, white to red: 0 to %g mm, green: outlier >= %g mm)"
+             % (acc_ply, comp_ply, dtu.VIS_MAX, dtu.OUTLIER))
+    note = ("note: the 0.2 mm reduction visits the points in a random order (--seed %d), as the MATLAB "
+            "script's randperm does: scores can differ from the MATLAB script's by about 0.01-0.1 %%" % args.seed)
+    last = "accuracy %.4f completeness %.4f overall %.4f" % (r.accuracy, r.completeness, r.overall)
+    return r.summary(), note, last
+
+
+def evaluate_tanks(args):
+    """The Tanks and Temples evaluation; returns (summary dict, note line or None, last line)."""
+    if args.vis_out:
+        cli.check_output_folder(args.vis_out, "--vis_out")
+    crop = tanks.read_crop(args.crop)
+    scene = os.path.splitext(os.path.basename(args.crop))[0]
+    tau = args.tau
+    if tau is None:
+        if scene not in tanks.SCENE_TAU:
+            raise InputError("give --tau: %r is not a Tanks and Temples training scene (%s)"
+                             % (scene, ", ".join(sorted(tanks.SCENE_TAU))), args.crop)
+        tau = tanks.SCENE_TAU[scene]
+    alignment = tanks.read_alignment(args.alignment) if args.alignment else None
+    gt = _read_cloud(args.gt)
+    points = _read_cloud(args.cloud)
+    r = tanks.evaluate(points, gt, crop, tau, alignment)
+    _log("%s: %d points, %d in the crop volume, %d after the %g voxel grid; %s: %d, %d, %d"
+         % (args.cloud, r.points, r.cropped, r.downsampled, tau / 2, args.gt, r.gt_points, r.gt_cropped,
+            r.gt_downsampled))
+    if r.gt_downsampled == 0:
+        raise InputError("no ground-truth point lies inside the crop volume %s" % args.crop, args.gt)
+    if args.vis_out:
+        cli.make_folder(args.vis_out, "--vis_out")
+        p_ply = os.path.join(args.vis_out, scene + ".precision.ply")
+        r_ply = os.path.join(args.vis_out, scene + ".recall.ply")
+        write_ply(p_ply, r.cloud, tanks.error_colors(r.cloud_dist, tau))
+        write_ply(r_ply, r.gt, tanks.error_colors(r.gt_dist, tau))
+        _log("wrote %s and %s (white: 0, to black: 3 tau = %g)" % (p_ply, r_ply, 3 * tau))
+    note = None
+    if r.downsampled == 0:
+        note = ("note: no point of %s lies inside the crop volume%s: the scores are 0 as the toolbox gives"
+                % (args.cloud, "" if args.alignment else " (no --alignment given)"))
+    last = "precision %.4f recall %.4f fscore %.4f" % (r.precision, r.recall, r.fscore)
+    return r.summary(), note, last
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -114,16 +191,46 @@ def build_parser():
     p.add_argument("--voxel", type=float, default=0.0, help="down-sample both clouds to this voxel size")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     d.add_argument("--json", action="store_true", help="print one JSON line")
+    t = sub.add_parser("dtu", help="the DTU benchmark's protocol on its files")
+    t.add_argument("cloud", help="the reconstruction (PLY, DTU frame, mm)")
+    t.add_argument("--dtu_eval_root", required=True,
+                   help="folder with Points/stl/stl%%03d_total.ply and ObsMask/ObsMask%%d_10.mat, Plane%%d.mat")
+    t.add_argument("--scan", type=int, required=True, help="scan number N")
+    t.add_argument("--seed", type=int, default=0, help="seed of the random order of the 0.2 mm reduction")
+    t.add_argument("--vis_out", help="write vis_%%03d_accuracy.ply and vis_%%03d_completeness.ply (error colours) here")
+    t.add_argument("--json", action="store_true", help="also print the counts as one JSON line")
+    k = sub.add_parser("tanks", help="the Tanks and Temples evaluation")
+    k.add_argument("cloud", help="the reconstruction (PLY)")
+    k.add_argument("--gt", required=True, help="the ground truth SCENE.ply")
+    k.add_argument("--crop", required=True, help="the crop volume SCENE.json")
+    k.add_argument("--alignment", help="4x4 transform applied to the reconstruction (SCENE_trans.txt)")
+    k.add_argument("--tau", type=float, default=None,
+                   help="distance threshold (default: the training scene's, from the crop file's name)")
+    k.add_argument("--vis_out", help="write SCENE.precision.ply and SCENE.recall.ply (error colours) here")
+    k.add_argument("--json", action="store_true", help="also print the counts as one JSON line")
     return ap
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        result = evaluate_depth(args) if args.what == "depth" else evaluate_points(args)
+        if args.what in ("dtu", "tanks"):
+            summary, note, last = (evaluate_dtu if args.what == "dtu" else evaluate_tanks)(args)
+        else:
+            result = evaluate_depth(args) if args.what == "depth" else evaluate_points(args)
     except InputError as e:
+        sys.stdout.flush()
         print("error: %s" % e, file=sys.stderr)
         return 1
+    if args.what in ("dtu", "tanks"):
+        for key, value in summary.items():
+            print("%-22s %s" % (key, ("%.6g" % value) if isinstance(value, float) else value))
+        if args.json:
+            print(json.dumps(summary, sort_keys=True))
+        if note:
+            print(note)
+        print(last)
+        return 0
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:

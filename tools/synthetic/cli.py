@@ -3,10 +3,14 @@
 usage: python -m tools.synthetic dense OUT [--views 5] [--width 160] [--height 128] [--seed 0] ...
        python -m tools.synthetic dtu OUT [--scans 2,3] [--views 49] [--width 640] [--height 512] ...
        python -m tools.synthetic colmap OUT [--views 12] [--width 64] [--height 48] [--points 9] ...
+       python -m tools.synthetic dtu_eval OUT [--scans 1] [--seed 0] [--size 48,36] [--res 1] ...
+       python -m tools.synthetic tanks_eval OUT [--scene Synthetic] [--seed 0] [--spacing 0.1] ...
 
   dense   MVSNet test layout (images/, cams/, pair.txt) plus gt/ depth and cloud
   dtu     preprocessed DTU training layout (Cameras/, Rectified/, Depths/)
   colmap  COLMAP sparse workspace (images/, sparse/; needs pycolmap)
+  dtu_eval    DTU evaluation files (Points/stl/, ObsMask/) of synthetic scans
+  tanks_eval  Tanks and Temples evaluation files (SCENE.ply, SCENE.json, SCENE_trans.txt)
 
 Everything is deterministic given --seed (and the other options). Bad options or a
 non-empty OUT: one line ``error: ...`` on stderr, exit status 1.
@@ -35,6 +39,16 @@ def _float_pair(text):
         raise argparse.ArgumentTypeError("expected MIN,MAX, got %r" % text)
     if len(vals) != 2 or not 0 < vals[0] < vals[1]:
         raise argparse.ArgumentTypeError("expected 0 < MIN < MAX, got %r" % text)
+    return vals
+
+
+def _size(text):
+    try:
+        vals = [float(x) for x in text.replace(",", " ").split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected W,H, got %r" % text)
+    if len(vals) != 2 or not (vals[0] > 0 and vals[1] > 0):
+        raise argparse.ArgumentTypeError("expected two positive numbers W,H, got %r" % text)
     return vals
 
 
@@ -87,6 +101,27 @@ def build_parser():
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--binary", action="store_true", help="binary model files instead of text")
     c.add_argument("--first_id", type=int, default=1, help="image id of the first view")
+    e = sub.add_parser("dtu_eval", help="DTU evaluation files (Points/stl/, ObsMask/) of synthetic scans")
+    e.add_argument("out")
+    e.add_argument("--scans", type=_int_list, default=[1], help="scan ids, e.g. 1,4")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--size", type=_size, default=[48.0, 36.0], help="W,H of the sampled field (mm)")
+    e.add_argument("--spacing", type=float, default=0.2, help="sample spacing (mm) before the 0.2 mm reduction")
+    e.add_argument("--res", type=float, default=1.0, help="ObsMask voxel size Res (mm)")
+    e.add_argument("--mask_margin", type=float, default=40.0, help="ObsMask: voxels within this of the surface")
+    e.add_argument("--unobserved", type=float, default=0.2, help="share of the points (largest x) left out of ObsMask")
+    e.add_argument("--below", type=float, default=0.15, help="share of the points (largest y) below the plane")
+    e.add_argument("--objects", type=int, default=4)
+    e.add_argument("--overwrite", action="store_true", help="write into a non-empty OUT")
+    k = sub.add_parser("tanks_eval", help="Tanks and Temples evaluation files of a synthetic scene")
+    k.add_argument("out")
+    k.add_argument("--scene", default="Synthetic", help="SCENE of SCENE.ply, SCENE.json, SCENE_trans.txt")
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--size", type=_size, default=[48.0, 36.0], help="W,H of the sampled field")
+    k.add_argument("--spacing", type=float, default=0.1, help="sample spacing of the ground truth")
+    k.add_argument("--scale", type=float, default=1.0, help="scale of the alignment (a similarity)")
+    k.add_argument("--objects", type=int, default=4)
+    k.add_argument("--overwrite", action="store_true", help="write into a non-empty OUT")
     return ap
 
 
@@ -114,6 +149,20 @@ def main(argv=None):
             info = layouts.write_dtu(a.out, scans=a.scans, views=a.views, width=a.width, height=a.height,
                                      seed=a.seed, supersample=a.supersample, overwrite=a.overwrite,
                                      num_objects=a.objects)
+        elif a.layout in ("dtu_eval", "tanks_eval"):
+            from tools.synthetic import eval_sets  # scipy only when asked for
+            if a.spacing <= 0:
+                raise InputError("spacing: must be positive, got %g" % a.spacing)
+            if a.layout == "dtu_eval":
+                info = eval_sets.write_dtu_eval(a.out, scans=a.scans, seed=a.seed, size=a.size, spacing=a.spacing,
+                                                res=a.res, mask_margin=a.mask_margin, unobserved=a.unobserved,
+                                                below=a.below, num_objects=a.objects, overwrite=a.overwrite)
+                print("wrote %s (dtu_eval, scans %s)" % (a.out, ",".join(info["scans"])))
+            else:
+                info = eval_sets.write_tanks_eval(a.out, scene=a.scene, seed=a.seed, size=a.size, spacing=a.spacing,
+                                                  num_objects=a.objects, scale=a.scale, overwrite=a.overwrite)
+                print("wrote %s (tanks_eval, %d points)" % (a.out, info["points"]))
+            return 0
         else:
             from tools.synthetic import colmap  # pycolmap only when asked for
             views = colmap.write_workspace(a.out, a.views, a.width, a.height, a.points, a.seed,
