@@ -238,7 +238,7 @@ def evaluate(points, gt, crop, tau, alignment=None):
 
 def error_colors(dist, tau):
     """Colours of the toolbox's precision / recall PLYs: matplotlib's ``hot_r`` colour map of
-    min(distance, 3 tau) / (3 tau) (white = 0, through yellow and red, to black at 3 tau),
+    min(distance, 3 tau) / (3 tau) (white = 0, through yellow and red, to nearly black at 3 tau),
     its three linear segments (no matplotlib needed).
 
     Returns:
@@ -246,7 +246,7 @@ def error_colors(dist, tau):
     """
     x = np.clip(np.nan_to_num(np.asarray(dist, np.float64) / (3 * tau), posinf=1.0), 0.0, 1.0)
     t = 1.0 - x  # position on matplotlib's 'hot' (black -> red -> yellow -> white)
-    r = np.clip(t / 0.365079, 0, 1)
+    r = np.clip(0.0416 + (1 - 0.0416) * t / 0.365079, 0, 1)
     g = np.clip((t - 0.365079) / (0.746032 - 0.365079), 0, 1)
     b = np.clip((t - 0.746032) / (1 - 0.746032), 0, 1)
     return np.rint(np.stack([r, g, b], axis=1) * 255).astype(np.uint8)
