@@ -81,8 +81,9 @@ def main(argv):
     from mvsnet import quiet_tf
 
     quiet_tf.import_tensorflow()
-    from mvsnet.inference import pipeline
+    from mvsnet.inference import pipeline, process
 
+    process.configure(opts.max_w, opts.max_h)   # this process's memory settings
     pipeline.run(FLAGS.dense_folder, ckpt_path, ckpt_step, opts,
                  batch_size=FLAGS.batch_size, refinement=FLAGS.refinement, plans=plans)
 

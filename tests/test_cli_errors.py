@@ -13,14 +13,13 @@ import re
 import shutil
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
 
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
-from mvsnet import cli
+from mvsnet import checks, cli
 from mvsnet import weights
 from mvsnet.inference import plan
 from mvsnet.training.config import TrainConfig, ValidateConfig
@@ -242,13 +241,13 @@ def test_parity_output_checked_before_the_run(a_file):
 
 RAISE_OOM = """
 import tensorflow as tf
-from mvsnet.inference import pipeline
+from mvsnet.inference import network
 def _network_function(model, options, refinement=False):
     def network(images, image_stats, cams, cache=None):
         raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
     return network
 
-pipeline.network_function = _network_function
+network.network_function = _network_function
 """
 
 
@@ -257,15 +256,22 @@ def test_test_py_out_of_memory_is_one_line(scene):
     error_line(proc, "error: %s: out of memory at 160x128x32 (GRU) — %s" % (scene, OOM_ADVICE))
 
 
+class _StubModel:
+    """Stands for a loaded model where the network is never run."""
+
+    def __init__(self, regularization):
+        self.regularization, self.refinement = regularization, False
+
+
 def _stub_model(regularization):
-    return types.SimpleNamespace(regularization=regularization, refinement=False)
+    return _StubModel(regularization)
 
 
 @pytest.mark.parametrize("regularization,error", [("GRU", "tf"), ("3DCNNs", "tf"), ("GRU", "memory")])
 def test_inference_out_of_memory_names_size_and_flags(scene, monkeypatch, regularization, error):
     import tensorflow as tf
 
-    from mvsnet.inference import pipeline
+    from mvsnet.inference import network, pipeline
 
     def network_function(model, options, refinement=False):
         def network(images, image_stats, cams, cache=None):
@@ -274,7 +280,7 @@ def test_inference_out_of_memory_names_size_and_flags(scene, monkeypatch, regula
             raise MemoryError("std::bad_alloc")
         return network
 
-    monkeypatch.setattr(pipeline, "network_function", network_function)
+    monkeypatch.setattr(network, "network_function", network_function)
     options = plan.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8,
                            regularization=regularization)
     with pytest.raises(InputError) as info:
@@ -404,11 +410,11 @@ def test_flags_absl_cannot_parse(script, args, expected, status):
 # ----------------------------------------------------------------------------- the helpers
 
 def test_output_checks_accept_what_can_be_written(tmp_path):
-    assert cli.check_output_folder(str(tmp_path), "--x") == str(tmp_path)
-    assert cli.check_output_folder(str(tmp_path / "new"), "--x") == str(tmp_path / "new")
-    assert cli.check_output_file(str(tmp_path / "a.txt"), "--x", append=True) == str(tmp_path / "a.txt")
+    assert checks.check_output_folder(str(tmp_path), "--x") == str(tmp_path)
+    assert checks.check_output_folder(str(tmp_path / "new"), "--x") == str(tmp_path / "new")
+    assert checks.check_output_file(str(tmp_path / "a.txt"), "--x", append=True) == str(tmp_path / "a.txt")
     assert os.listdir(tmp_path) == []          # checking creates nothing
-    cli.make_folder(str(tmp_path / "new" / "sub"), "--x")
+    checks.make_folder(str(tmp_path / "new" / "sub"), "--x")
     assert (tmp_path / "new" / "sub").is_dir()
 
 
@@ -420,10 +426,10 @@ def test_output_checks_reject_a_read_only_folder(tmp_path):
     folder.chmod(0o555)
     try:
         with pytest.raises(InputError, match="--x is not writable: Permission denied"):
-            cli.check_output_folder(str(folder), "--x")
+            checks.check_output_folder(str(folder), "--x")
         with pytest.raises(InputError, match="cannot create --x in .*: Permission denied"):
-            cli.check_output_folder(str(folder / "sub"), "--x")
+            checks.check_output_folder(str(folder / "sub"), "--x")
         with pytest.raises(InputError, match="its folder .* is not writable: Permission denied"):
-            cli.check_output_file(str(folder / "a.txt"), "--x")
+            checks.check_output_file(str(folder / "a.txt"), "--x")
     finally:
         folder.chmod(0o755)

@@ -17,7 +17,7 @@ import tensorflow as tf
 import tolerances as tol
 
 from cameras import pair as pair_file
-from mvsnet.inference import pipeline, plan, prepare
+from mvsnet.inference import network as net, pipeline, plan, prepare
 from mvsnet.network import homography as hg
 from mvsnet.network.convgru import ConvGRUCell, GRURegularizer
 from tools import synthetic
@@ -32,7 +32,7 @@ MAX_FLIPPED_SHARE = 0.005  # issue 12: winner flips between the two formulations
 
 def maps(model, folder, options, refs):
     """{ref_index: (depth, prob)} of the first ``refs`` view sets, network only."""
-    network = pipeline.network_function(model, options)
+    network = net.network_function(model, options)
     out = {}
     for view_set in plan.plan_dense_folder(folder, options)[:refs]:
         item = prepare.prepare_view_set(view_set, options)
@@ -78,7 +78,7 @@ def test_gru_split_step_equals_the_step():
 
 @pytest.fixture(scope="module")
 def random_model():
-    return pipeline.load_model("GRU", RANDOM_GRU)[0]
+    return net.load_model("GRU", RANDOM_GRU)[0]
 
 
 @pytest.mark.parametrize("exact", [False, True])
@@ -106,7 +106,7 @@ def real_scene(tmp_path_factory):
 
 
 def test_fast_sweep_with_the_shipped_weights_flips_few_winners(real_scene):
-    model = pipeline.load_model("GRU", SHIPPED)[0]
+    model = net.load_model("GRU", SHIPPED)[0]
     common = dict(view_num=5, max_w=320, max_h=256, max_d=64, interval_scale=0.8)
     exact = maps(model, real_scene, plan.Options(exact=True, **common), refs=3)
     fast = maps(model, real_scene, plan.Options(exact=False, **common), refs=3)

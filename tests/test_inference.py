@@ -138,8 +138,8 @@ def test_output_formats(gru_cli_run):
 
 @pytest.fixture(scope="module")
 def gru_model():
-    from mvsnet.inference import pipeline
-    return pipeline.load_model("GRU", CKPT["GRU"] + "-%d" % STEP)[0]
+    from mvsnet.inference import network
+    return network.load_model("GRU", CKPT["GRU"] + "-%d" % STEP)[0]
 
 
 def library_maps(model, images, cams, exact=None):
@@ -150,7 +150,7 @@ def library_maps(model, images, cams, exact=None):
     (default: test.py's default)."""
     import tensorflow as tf
 
-    from mvsnet.inference import pipeline
+    from mvsnet.inference import network
 
     @tf.function(input_signature=[tf.TensorSpec([None, 3, 128, 160, 3]), tf.TensorSpec([None, 3, 2, 4, 4])])
     def api(images, cams):
@@ -160,7 +160,7 @@ def library_maps(model, images, cams, exact=None):
         # the formulation test.py runs by default (fast unless --exact)
         return model.winner_take_all(images, cams, num, start, end, inverse_depth=True,
                                      exact=plan.Options().exact if exact is None else exact,
-                                     chunk=pipeline.PLANE_CHUNK)
+                                     chunk=network.PLANE_CHUNK)
 
     depth, prob = api(tf.constant(images[None]), tf.constant(cams[None]))
     return depth.numpy()[0, :, :, 0], prob.numpy()[0, :, :, 0]
@@ -249,7 +249,7 @@ def test_features_are_computed_once_per_image_and_reused(tmp_path, gru_model, mo
 
 
 def test_feature_cache_is_least_recently_used_and_keyed_by_content():
-    from mvsnet.inference.pipeline import FeatureCache
+    from mvsnet.inference.network import FeatureCache
     cache = FeatureCache(2)
     image, stats = np.zeros((4, 4, 3), np.uint8), np.ones((2, 3), np.float32)
     changed = image.copy()
@@ -546,23 +546,26 @@ def test_missing_sources_are_filled_with_the_reference(tmp_path):
 
 
 def test_memory_settings_of_the_inference_process():
-    """Process settings of pipeline.run (values unchanged; their effect on the peak RSS is
+    """Process settings of test.py and reconstruct.py (values unchanged; their effect on the peak RSS is
     measured by tools/benchmark_inference.py, not here)."""
     import platform
 
     import tensorflow as tf
 
-    from mvsnet.inference import pipeline
+    from mvsnet.inference import process
     tf.constant(1.0) + 1.0                      # the runtime of this process has started
-    assert pipeline.run_ops_one_at_a_time() is False
-    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-        assert pipeline.fix_malloc_mmap_threshold() is True
-    pipeline.reserve_tensor_pool(8 << 20)       # an uninitialised tensor, freed at once
+    assert process.run_ops_one_at_a_time() is False
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    if glibc:
+        assert process.fix_malloc_mmap_threshold() is True
+    process.reserve_tensor_pool(8 << 20)        # an uninitialised tensor, freed at once
+    assert process.configure(64, 32) == {"inter_op_threads": False, "mmap_threshold": glibc,
+                                         "tensor_pool": True}
 
 
 def test_a_fresh_inference_process_runs_ops_one_at_a_time(tmp_path):
-    code = ("import tensorflow as tf; from mvsnet.inference import pipeline; "
-            "print(pipeline.run_ops_one_at_a_time(), tf.config.threading.get_inter_op_parallelism_threads())")
+    code = ("import tensorflow as tf; from mvsnet.inference import process; "
+            "print(process.run_ops_one_at_a_time(), tf.config.threading.get_inter_op_parallelism_threads())")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")})
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -22,13 +22,13 @@ flags.DEFINE_string("output", None, "Keras weights file to write (must end with 
 
 def main(argv):
     from cameras.errors import InputError
-    from mvsnet import cli, quiet_tf
+    from mvsnet import checks, cli, quiet_tf
     cli.reject_extra_arguments(argv)
     if not FLAGS.ckpt or not FLAGS.output:
         raise InputError("--ckpt and --output are required")
     if not FLAGS.output.endswith(".weights.h5"):
         raise InputError("the output must end with .weights.h5", FLAGS.output)
-    cli.check_output_file(FLAGS.output, "--output")   # before the checkpoint is read
+    checks.check_output_file(FLAGS.output, "--output")   # before the checkpoint is read
     quiet_tf.import_tensorflow()
     from mvsnet import checkpoint
     from mvsnet.network.model import RMVSNet

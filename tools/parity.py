@@ -220,7 +220,7 @@ flags.DEFINE_bool("noise_aware", False, "Accept gradients past 1e-3 that are wit
 
 def main(argv):
     from cameras.errors import InputError
-    from mvsnet import cli, quiet_tf
+    from mvsnet import checks, cli, quiet_tf
     cli.reject_extra_arguments(argv)
     quiet_tf.import_tensorflow()
     from mvsnet import checkpoint
@@ -229,7 +229,7 @@ def main(argv):
         raise InputError("--reference and --ckpt are required")
     ref = load_reference(FLAGS.reference, FLAGS.regularization)
     if FLAGS.output:    # written at the end: checked before the run
-        cli.check_output_file(FLAGS.output, "--output")
+        checks.check_output_file(FLAGS.output, "--output")
     model = RMVSNet(regularization=FLAGS.regularization)
     checkpoint.load_weights(model, FLAGS.ckpt)
     out = run_port(model, ref)

@@ -11,7 +11,7 @@ depth plane the homography warps, the variance, the first GRU layer's convolutio
 output), its layer norms and activations, the second and third GRU layers with prob_conv,
 and the winner-take-all update. A per-plane piece runs inside one compiled loop over
 ``--loop_planes`` planes and is scaled to the number of planes. It also times the whole
-compiled network of mvsnet.inference.pipeline, the original formulation (``exact``) and,
+compiled network of mvsnet.inference.network, the original formulation (``exact``) and,
 with ``--fast``, the fast sweep (over ``--net_planes`` planes). Prints a markdown table.
 Not part of the test suite; the machine load is printed with the numbers.
 """
@@ -87,7 +87,7 @@ def main(argv=None):
     quiet_tf.import_tensorflow()
     import tensorflow as tf
 
-    from mvsnet.inference import pipeline, prepare
+    from mvsnet.inference import network as net, prepare
     from mvsnet.inference.plan import Options, plan_dense_folder
     from mvsnet.network import homography as hg
     from mvsnet.network.cost_volume import variance_cost
@@ -104,7 +104,7 @@ def main(argv=None):
         cams_np[:, 0, 1, 3, 2] = args.net_planes
     cams = tf.constant(cams_np)
     prefix, step = args.ckpt.rsplit("-", 1)
-    model, _ = pipeline.load_model("GRU", "%s-%s" % (prefix, step))
+    model, _ = net.load_model("GRU", "%s-%s" % (prefix, step))
     depth_num = plans[0].depth_num
     load = os.getloadavg()
     print("scene %s, input %dx%d, %d views, %d planes, load average %.2f %.2f %.2f, %d CPUs"
@@ -114,7 +114,7 @@ def main(argv=None):
     rows = []
     net_planes = args.net_planes or depth_num
     if not args.skip_exact:
-        network = pipeline.network_function(model, options)
+        network = net.network_function(model, options)
         total = timed(network, raw_images, image_stats, cams, reps=args.reps)
         rows.append(("whole network (exact, compiled, %d planes)" % net_planes, total, 1))
 
@@ -178,8 +178,8 @@ def main(argv=None):
             rows.append((name, (wall / loop_planes, cpu / loop_planes), depth_num))
 
     if args.fast:
-        fast = pipeline.network_function(model, dataclasses.replace(options, exact=False))
-        rows.append(("whole network (fast, chunk %d, compiled, %d planes)" % (pipeline.PLANE_CHUNK, net_planes),
+        fast = net.network_function(model, dataclasses.replace(options, exact=False))
+        rows.append(("whole network (fast, chunk %d, compiled, %d planes)" % (net.PLANE_CHUNK, net_planes),
                      timed(fast, raw_images, image_stats, cams, reps=args.reps), 1))
 
     print("\n| piece | wall s per call | calls per view | wall s per view | CPU s per view | "

@@ -241,7 +241,9 @@ def reconstruct(image_dir, workspace, options, log=print):
             from mvsnet import quiet_tf
 
             quiet_tf.import_tensorflow()
-            from mvsnet.inference import pipeline
+            from mvsnet.inference import pipeline, process
+
+            process.configure(net_w, net_h)   # this process's memory settings
             pipeline.run(ws.mvsnet, ckpt_path, ckpt_step, net_options, plans=todo,
                           log=lambda line: log("  " + line))
         except InputError as err:

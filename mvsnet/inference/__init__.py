@@ -2,11 +2,12 @@
 
     plan      test.py's Options; list and check every view set before the network starts
     prepare   read and preprocess one view set (decode, scale, crop, centre, 1/4 cameras)
-    pipeline  load the model, the compiled network (towers + depth), reading one batch ahead,
-              the loop over view sets (``run``)
+    network   load the model; the compiled network (towers + depth); the feature cache
+    pipeline  reading one batch ahead, the loop over view sets (``run``)
     outputs   the files of one reference view in ``depths_mvsnet/``
+    process   the memory settings of an inference process (the commands call ``configure``)
 
-``plan``, ``prepare`` and ``outputs`` are NumPy only; ``pipeline`` imports TensorFlow.
+``plan``, ``prepare`` and ``outputs`` are NumPy only; the others import TensorFlow.
 
     from mvsnet.inference import pipeline, plan
     options = plan.Options(regularization="GRU", max_w=1600, max_h=1200, max_d=256)

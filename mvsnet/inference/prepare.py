@@ -43,8 +43,18 @@ class PreparedViewSet:
 
     def network_inputs(self):
         """(images, image_stats, cams) as a batch of one view set, the arguments of
-        :func:`mvsnet.inference.pipeline.network_function`'s network."""
-        return self.images[None], self.image_stats[None], self.scaled_cams[None]
+        :func:`mvsnet.inference.network.network_function`'s network."""
+        return network_inputs([self])
+
+
+def network_inputs(view_sets):
+    """(images (B, V, H, W, 3), image_stats (B, V, 2, 3), cams (B, V, 2, 4, 4)): the network's
+    arrays of a batch of :class:`PreparedViewSet` (of one view set: views, no copies)."""
+    if len(view_sets) == 1:
+        item = view_sets[0]
+        return item.images[None], item.image_stats[None], item.scaled_cams[None]
+    return (np.stack([i.images for i in view_sets]), np.stack([i.image_stats for i in view_sets]),
+            np.stack([i.scaled_cams for i in view_sets]))
 
 
 def image_size(path):

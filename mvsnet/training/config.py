@@ -8,7 +8,7 @@ import os
 from typing import Optional
 
 from cameras.errors import InputError
-from mvsnet import cli
+from mvsnet import checks
 from mvsnet.network.spec import SAMPLE_SCALE, check_regularization, check_sample_scale
 from mvsnet.options import option
 from mvsnet.training import data
@@ -95,11 +95,11 @@ class TrainConfig:
     def check_outputs(self):
         """InputError unless the TensorBoard log folder and the snapshot folder are writable
         folders or can be created (their parent exists and is writable; see
-        :func:`mvsnet.cli.check_output_folder`). Nothing is created here."""
-        cli.check_output_folder(self.log_folder, "--log_folder")
-        cli.check_output_folder(self.model_folder, "--model_folder")
+        :func:`mvsnet.checks.check_output_folder`). Nothing is created here."""
+        checks.check_output_folder(self.log_folder, "--log_folder")
+        checks.check_output_folder(self.model_folder, "--model_folder")
         if os.path.isdir(self.model_folder):
-            cli.check_output_folder(self.snapshot_folder(), "--model_folder")
+            checks.check_output_folder(self.snapshot_folder(), "--model_folder")
 
     def data_options(self):
         return data.DataOptions(dataset=self.dataset, view_num=self.view_num, max_d=self.max_d,

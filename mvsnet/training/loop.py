@@ -35,7 +35,7 @@ from absl import logging
 
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
-from mvsnet import cli
+from mvsnet import checks
 from mvsnet.training import step as train_step
 from mvsnet.training import data
 from mvsnet.weights import checkpoints_in
@@ -126,7 +126,7 @@ def _oom_error(config, batch):
     shape = (values[0] if values else images).shape
     advice = ("lower --max_d or --batch_size%s" % (" (or --max_w/--max_h, the ETH3D crop)"
                                                    if config.dataset == "eth3d" else ""))
-    return cli.out_of_memory(config.data_root, (shape[3], shape[2], config.max_d),
+    return checks.out_of_memory(config.data_root, (shape[3], shape[2], config.max_d),
                              "%s training, batch %d" % (config.regularization, shape[0]), advice)
 
 
@@ -189,8 +189,8 @@ def train(config, strategy=None, warn=logging.warning, out=print):
     iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
     writer = None
     if chief:
-        cli.make_folder(config.snapshot_folder(), "--model_folder")
-        writer = tf.summary.create_file_writer(cli.make_folder(config.log_folder, "--log_folder"))
+        checks.make_folder(config.snapshot_folder(), "--model_folder")
+        writer = tf.summary.create_file_writer(checks.make_folder(config.log_folder, "--log_folder"))
     snapshots, history = [], []
     step_count = 0
     for epoch in range(config.epoch):

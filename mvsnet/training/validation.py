@@ -28,7 +28,7 @@ from absl import logging
 
 from cameras.atomic import write_bytes_atomic
 from mvsnet import checkpoint as ck
-from mvsnet import cli
+from mvsnet import checks
 from mvsnet.network import loss as mvs_loss
 from mvsnet.training import data
 from mvsnet.weights import resolve_checkpoint
@@ -90,7 +90,7 @@ def validate(config, warn=logging.warning, out=print):
         warn(samples.warning())
     checkpoint_path = resolve_checkpoint(config.pretrained_model_ckpt_path, config.ckpt_step)
     if config.validation_result_path:   # written at the very end: checked before the run
-        cli.check_output_file(config.validation_result_path, "--validation_result_path", append=True)
+        checks.check_output_file(config.validation_result_path, "--validation_result_path", append=True)
     out("Validation sample number: %d" % len(samples))
     model = RMVSNet(regularization=config.regularization,
                     refinement=_has_refinement(config.regularization, checkpoint_path))
@@ -107,7 +107,7 @@ def validate(config, warn=logging.warning, out=print):
             values = [v.numpy() for v in evaluate(images, cams, gt)]
         except (tf.errors.ResourceExhaustedError, MemoryError):
             _, _, h, w, _ = images.shape
-            raise cli.out_of_memory(root, (w, h, config.max_d), config.regularization,
+            raise checks.out_of_memory(root, (w, h, config.max_d), config.regularization,
                                     "lower --max_d or --batch_size (--max_w/--max_h crop the ETH3D "
                                     "images only)") from None
         duration = time.time() - start
