@@ -31,7 +31,7 @@ from absl import flags
 
 from cameras.atomic import read_bytes
 from cameras.errors import InputError
-from mvsnet import cli
+from mvsnet import checks, cli
 from mvsnet.colormap import colorize, rainbow_lut  # noqa: F401 (rainbow_lut: public name)
 from mvsnet.pointcloud import render
 from cameras.pfm import read_pfm
@@ -171,7 +171,7 @@ def check_png_output(output, inputs=()):
     for path in inputs:
         if path and os.path.abspath(output) == os.path.abspath(path):
             raise InputError("the output would overwrite the input; choose another --output", output)
-    cli.check_output_file(output, "--output")
+    checks.check_output_file(output, "--output")
 
 
 def read_cloud(path, what="cloud"):

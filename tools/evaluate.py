@@ -31,7 +31,7 @@ import numpy as np
 from cameras.camfile import read_cam
 from cameras.errors import InputError
 from cameras.pfm import read_pfm
-from mvsnet import cli
+from mvsnet import checks, cli
 from mvsnet.pointcloud import dtu, evaluation, tanks
 from mvsnet.pointcloud.ply import read_ply, write_ply
 
@@ -115,7 +115,7 @@ def _read_cloud(path):
 def evaluate_dtu(args):
     """The DTU protocol; returns (summary dict, note line, last line)."""
     if args.vis_out:
-        cli.check_output_folder(args.vis_out, "--vis_out")
+        checks.check_output_folder(args.vis_out, "--vis_out")
     gt_files = dtu.scan_files(args.dtu_eval_root, args.scan)  # a wrong scan fails before the cloud is read
     points = _read_cloud(args.cloud)
     gt = dtu.load_ground_truth(args.dtu_eval_root, args.scan)
@@ -123,7 +123,7 @@ def evaluate_dtu(args):
                                                                gt_files[0]))
     r = dtu.evaluate(points, gt, seed=args.seed, log=_log, path=args.cloud)
     if args.vis_out:
-        cli.make_folder(args.vis_out, "--vis_out")
+        checks.make_folder(args.vis_out, "--vis_out")
         acc_ply = os.path.join(args.vis_out, "vis_%03d_accuracy.ply" % args.scan)
         comp_ply = os.path.join(args.vis_out, "vis_%03d_completeness.ply" % args.scan)
         write_ply(acc_ply, points[r.data_kept], dtu.error_colors(r.data_dist, r.data_used))
@@ -139,7 +139,7 @@ def evaluate_dtu(args):
 def evaluate_tanks(args):
     """The Tanks and Temples evaluation; returns (summary dict, note line or None, last line)."""
     if args.vis_out:
-        cli.check_output_folder(args.vis_out, "--vis_out")
+        checks.check_output_folder(args.vis_out, "--vis_out")
     crop = tanks.read_crop(args.crop)
     scene = os.path.splitext(os.path.basename(args.crop))[0]
     tau = args.tau
@@ -158,7 +158,7 @@ def evaluate_tanks(args):
     if r.gt_downsampled == 0:
         raise InputError("no ground-truth point lies inside the crop volume %s" % args.crop, args.gt)
     if args.vis_out:
-        cli.make_folder(args.vis_out, "--vis_out")
+        checks.make_folder(args.vis_out, "--vis_out")
         p_ply = os.path.join(args.vis_out, scene + ".precision.ply")
         r_ply = os.path.join(args.vis_out, scene + ".recall.ply")
         write_ply(p_ply, r.cloud, tanks.error_colors(r.cloud_dist, tau))
