@@ -7,8 +7,10 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import List
 
+from cameras import layout
 from cameras.camfile import read_cam
 from cameras.errors import InputError
+from cameras.layout import cam_path, image_path
 from cameras.pair import read_pair
 
 
@@ -28,14 +30,6 @@ class ViewSet:
     view_ids: List[int] = field(default_factory=list)
 
 
-def image_path(dense_folder, view_id):
-    return os.path.join(dense_folder, "images", "%08d.jpg" % view_id)
-
-
-def cam_path(dense_folder, view_id):
-    return os.path.join(dense_folder, "cams", "%08d_cam.txt" % view_id)
-
-
 def list_dense_folder(dense_folder, view_num):
     """One :class:`ViewSet` per entry of ``pair.txt``, in file order, like the original
     gen_pipeline_mvs_list: the reference view, then the first ``view_num - 1`` source
@@ -51,11 +45,11 @@ def list_dense_folder(dense_folder, view_num):
     if not os.path.isdir(dense_folder):
         raise InputError("dense folder does not exist" if not os.path.exists(dense_folder)
                          else "dense folder is not a folder", dense_folder)
-    pair_file = os.path.join(dense_folder, "pair.txt")
+    pair_file = layout.pair_path(dense_folder)
     if not os.path.isfile(pair_file):
         raise InputError("missing pair.txt (a dense folder holds images/, cams/ and pair.txt)",
                          pair_file)
-    for sub in ("images", "cams"):
+    for sub in (layout.IMAGES, layout.CAMS):
         if not os.path.isdir(os.path.join(dense_folder, sub)):
             raise InputError("missing %s/ folder (a dense folder holds images/, cams/ and "
                              "pair.txt)" % sub, os.path.join(dense_folder, sub))

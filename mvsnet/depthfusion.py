@@ -20,6 +20,7 @@ import time
 
 from absl import flags
 
+from cameras import layout
 from cameras.errors import InputError
 from mvsnet import cli
 
@@ -62,7 +63,7 @@ def run_fusibile_route(dense_folder, exe, prob_threshold, disp_threshold, num_co
     gipuma.check_executable(exe)
     out = gipuma.export_gipuma(dense_folder, prob_threshold, log=_log)
     _log("Run depth map fusion & filter")
-    ply = gipuma.run_fusibile(exe, os.path.join(out.dense_folder, "points_mvsnet"),
+    ply = gipuma.run_fusibile(exe, layout.point_folder(out.dense_folder),
                               disp_threshold, num_consistent, log=_log)
     _log("point cloud: %s" % ply)
     return ply
@@ -72,7 +73,7 @@ def run_builtin(dense_folder, output, mode, prob_threshold, disp_threshold, num_
                 pixel_threshold=1.0, depth_threshold=0.01):
     from mvsnet.pointcloud import ply
 
-    output = output or os.path.join(dense_folder, "points_mvsnet", "fused.ply")
+    output = output or layout.fused_ply(dense_folder)
     out_dir = os.path.dirname(os.path.abspath(output))
     start = time.time()
     if mode == "fusibile":

@@ -24,12 +24,11 @@ opens the original's matplotlib window (needs matplotlib and a display).
 """
 
 import os
-import struct
 
 import numpy as np
 from absl import flags
 
-from cameras.atomic import read_bytes
+from cameras.dmb import read_dmb
 from cameras.errors import InputError
 from mvsnet import checks, cli
 from mvsnet.colormap import colorize, rainbow_lut  # noqa: F401 (rainbow_lut: public name)
@@ -68,23 +67,6 @@ CLOUD_FLAGS = ("camera", "view", "dense_folder", "color", "gt", "max_error", "wi
                "point_radius", "edl")
 
 MAP_EXTENSIONS = (".pfm", ".npy", ".dmb")
-
-
-def read_dmb(path):
-    """A Gipuma ``.dmb`` map: int32 type, height, width, channels, then float32 values,
-    x fastest, then y, then the channel (as the original read_gipuma_dmb)."""
-    data = read_bytes(path, "dmb file")
-    if len(data) < 16:
-        raise InputError("not a dmb file: shorter than its 16-byte header", path)
-    _, height, width, channels = struct.unpack("<4i", data[:16])
-    if height < 1 or width < 1 or channels < 1:
-        raise InputError("not a dmb file: bad header %dx%dx%d" % (height, width, channels), path)
-    expected = height * width * channels * 4
-    if len(data) - 16 != expected:
-        raise InputError("dmb data size is wrong: a %dx%dx%d map needs %d bytes, the file has %d"
-                         % (height, width, channels, expected, len(data) - 16), path)
-    array = np.frombuffer(data, "<f4", offset=16).reshape((width, height, channels), order="F")
-    return np.transpose(array, (1, 0, 2)).squeeze()
 
 
 def read_map(path):

@@ -19,7 +19,7 @@ import pytest
 
 from cameras.errors import InputError
 from mvsnet import checkpoint as ck
-from mvsnet import checks, cli
+from mvsnet import checks
 from mvsnet import weights
 from mvsnet.inference import plan
 from mvsnet.training.config import TrainConfig, ValidateConfig

@@ -13,7 +13,7 @@ import pytest
 from cameras.pfm import read_pfm, write_pfm
 from mvsnet.pointcloud import gipuma
 from mvsnet.pointcloud.ply import read_ply
-from mvsnet.visualize import read_dmb
+from cameras.dmb import dmb_bytes, read_dmb, write_dmb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -80,15 +80,19 @@ def test_fusibile_route_files_match_the_original(tmp_path):
         open(os.path.join(FIXTURES, "orig_test_gru", "00000000_init.pfm"), "rb").read()
 
 
-def test_dmb_layout_and_fake_normals():
+def test_dmb_layout_and_fake_normals(tmp_path):
     depth = np.array([[1.5, 0], [2, 3]], np.float32)
-    data = gipuma.dmb_bytes(gipuma.fake_normals(depth))
+    data = dmb_bytes(gipuma.fake_normals(depth))
     assert data[:16] == np.array([1, 2, 2, 3], "<i4").tobytes()
     planes = np.frombuffer(data[16:], "<f4").reshape(3, 2, 2)  # channel after channel
     for c in range(3):
         np.testing.assert_array_equal(planes[c], np.float32(1 / np.float32(1.732050808)) * (depth > 0))
     disp = ORIG + "/points_mvsnet/2333__00000000/disp.dmb"
     np.testing.assert_array_equal(read_dmb(disp), read_pfm(ORIG + "/depths_mvsnet/00000000_prob_filtered.pfm"))
+    normals = gipuma.fake_normals(np.array([[1.5, 0, 2], [2, 3, 0]], np.float32))   # (2, 3, 3)
+    path = str(tmp_path / "normals.dmb")
+    write_dmb(path, normals)                                                      # round trip
+    np.testing.assert_array_equal(read_dmb(path), normals)
     assert gipuma.p_text(np.arange(12.0).reshape(3, 4) / 4) == \
         "0.0 0.25 0.5 0.75 \n1.0 1.25 1.5 1.75 \n2.0 2.25 2.5 2.75 \n\n"
 

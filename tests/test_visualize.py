@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from cameras.dmb import read_dmb
 from cameras.errors import InputError
 from mvsnet import visualize as vis
 from cameras.pfm import write_pfm
@@ -79,7 +80,7 @@ def test_npy_and_dmb(tmp_path):
     # Gipuma dmb: type, height, width, channels, then float32 rows (x fastest)
     with open(tmp_path / "d.dmb", "wb") as f:
         f.write(struct.pack("<4i", 1, 12, 16, 1) + depth.astype("<f4").tobytes())
-    np.testing.assert_array_equal(vis.read_dmb(str(tmp_path / "d.dmb")), depth)
+    np.testing.assert_array_equal(read_dmb(str(tmp_path / "d.dmb")), depth)
     (tmp_path / "e.dmb").write_bytes(struct.pack("<4i", 1, 12, 16, 1) + b"\0" * 10)
     with pytest.raises(InputError, match="data size is wrong"):
-        vis.read_dmb(str(tmp_path / "e.dmb"))
+        read_dmb(str(tmp_path / "e.dmb"))

@@ -24,24 +24,26 @@ import time
 
 import numpy as np
 
+from cameras import layout
 from cameras.pfm import write_pfm
 from mvsnet.pointcloud import fusion
 from mvsnet.pointcloud.views import DenseOutput
 
 
 def make_scene(out, views, width, height):
-    if not os.path.isdir(os.path.join(out, "images")):
+    if not os.path.isdir(os.path.join(out, layout.IMAGES)):
         from tools.synthetic import write_dense
 
         write_dense(out, views=views, width=width, height=height, supersample=1, arc_deg=60.0)
-    depth_folder = os.path.join(out, "depths_mvsnet")
+    depth_folder = layout.depth_folder(out)
     os.makedirs(depth_folder, exist_ok=True)
     for i in range(views):
+        files = layout.depth_files(depth_folder, layout.view_name(i))
         depth = np.load(os.path.join(out, "gt", "%08d_depth.npy" % i))
-        write_pfm(os.path.join(depth_folder, "%08d_init.pfm" % i), depth)
-        write_pfm(os.path.join(depth_folder, "%08d_prob.pfm" % i), np.ones_like(depth))
-        shutil.copy(os.path.join(out, "cams", "%08d_cam.txt" % i), os.path.join(depth_folder, "%08d.txt" % i))
-        shutil.copy(os.path.join(out, "images", "%08d.jpg" % i), os.path.join(depth_folder, "%08d.jpg" % i))
+        write_pfm(files["init"], depth)
+        write_pfm(files["prob"], np.ones_like(depth))
+        shutil.copy(layout.cam_path(out, i), files["cam"])
+        shutil.copy(layout.image_path(out, i), files["image"])
 
 
 def timed(fn):
@@ -78,7 +80,7 @@ def main(argv=None):
                         len(cloud.points) / wall / 1e6, before))
     out = DenseOutput(a.out)
     handle, depths, images, geos, _ = fusion.load_scratch(out, 0.8,
-                                                          os.path.join(a.out, "points_mvsnet"))
+                                                          layout.point_folder(a.out))
     with handle:
         refs = min(a.baseline_refs, len(geos))
         before = load()

@@ -44,6 +44,8 @@ import time
 
 import numpy as np
 
+from cameras import layout
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 OURS_VIEW = re.compile(r"^view \d+/\d+ \((\d+)\):.*, ([0-9.]+) s$")
@@ -144,11 +146,11 @@ def compare_outputs(folder_a, folder_b):
         other = os.path.join(folder_b, name)
         if not os.path.isfile(other):
             continue
-        if name.endswith("_init.pfm"):
+        if name.endswith(layout.DEPTH_FILES["init"]):
             a, b = read_pfm(os.path.join(folder_a, name)), read_pfm(other)
             equal += int((a == b).sum())
             total += a.size
-        elif name.endswith("_prob.pfm"):
+        elif name.endswith(layout.DEPTH_FILES["prob"]):
             a, b = read_pfm(os.path.join(folder_a, name)), read_pfm(other)
             prob_err = max(prob_err, float(np.abs(a - b).max()))
     identical = all(open(os.path.join(folder_a, n), "rb").read() == open(os.path.join(folder_b, n), "rb").read()
@@ -204,7 +206,7 @@ def main(argv=None):
                    "seconds_per_view": views, "log": log_path,
                    "load_before": [round(v, 2) for v in load_before],
                    "load_after": [round(v, 2) for v in os.getloadavg()],
-                   "outputs": os.path.join(folder, "depths_mvsnet")}
+                   "outputs": layout.depth_folder(folder)}
             results.append(rec)
             print("  exit %d, wall %.1f s, peak RSS %.1f MiB, per view %s"
                   % (code, wall, rss, ", ".join("%.2f s" % s for s in views)), flush=True)

@@ -28,10 +28,11 @@ import sys
 
 import numpy as np
 
+from cameras import layout
 from cameras.camfile import read_cam
 from cameras.errors import InputError
 from cameras.pfm import read_pfm
-from mvsnet import checks, cli
+from mvsnet import checks
 from mvsnet.pointcloud import dtu, evaluation, tanks
 from mvsnet.pointcloud.ply import read_ply, write_ply
 
@@ -65,17 +66,18 @@ def gt_path(folder, name):
 def evaluate_depth(args):
     errors, rel, gt_pixels = [], [], 0
     if args.dense_folder:
-        depth_folder = os.path.join(args.dense_folder, "depths_mvsnet")
+        depth_folder = layout.depth_folder(args.dense_folder)
         if not os.path.isdir(depth_folder):
             raise InputError("missing depths_mvsnet/ (run mvsnet/test.py first)", depth_folder)
-        names = sorted(n[:-len("_init.pfm")] for n in os.listdir(depth_folder) if n.endswith("_init.pfm"))
+        suffix = layout.DEPTH_FILES["init"]
+        names = sorted(n[:-len(suffix)] for n in os.listdir(depth_folder) if n.endswith(suffix))
         if not names:
             raise InputError("no *_init.pfm depth maps", depth_folder)
         for name in names:
-            est = read_pfm(os.path.join(depth_folder, name + "_init.pfm"))
-            prob = read_pfm(os.path.join(depth_folder, name + "_prob.pfm")) if args.prob_threshold is not None else None
+            est = read_pfm(layout.depth_file(depth_folder, name, "init"))
+            prob = read_pfm(layout.depth_file(depth_folder, name, "prob")) if args.prob_threshold is not None else None
             gt = read_map(gt_path(os.path.join(args.dense_folder, "gt"), name))
-            k_est = read_cam(os.path.join(depth_folder, name + ".txt")).intrinsic
+            k_est = read_cam(layout.depth_file(depth_folder, name, "cam")).intrinsic
             k_gt = read_cam(os.path.join(args.dense_folder, "cams", name + "_cam.txt")).intrinsic
             gt = evaluation.resample_to(gt, k_gt, k_est, est.shape)
             a, r, n = evaluation.depth_errors(est, gt, prob, args.prob_threshold)

@@ -24,6 +24,7 @@ import os
 
 import numpy as np
 
+from cameras import layout
 from cameras.atomic import read_bytes, write_bytes_atomic
 from cameras.camera import Camera
 from cameras.camfile import format_cam
@@ -166,7 +167,7 @@ def plan_image_copies(model, image_dir, output_dir):
     real = {os.path.realpath(s): k for k, s in enumerate(sources)}
     plan = []
     for k, src in enumerate(sources):
-        dst = os.path.join(output_dir, "images", "%08d.jpg" % k)
+        dst = layout.image_path(output_dir, k)
         owner = real.get(os.path.realpath(dst))
         if owner == k:
             continue  # already in place under its MVSNet name
@@ -197,16 +198,16 @@ def write(conversion, image_dir, output_dir, options, log=print):
     """Write ``cams/``, ``pair.txt`` and ``images/`` of ``conversion`` into ``output_dir``."""
     model = conversion.model
     copies = plan_image_copies(model, image_dir, output_dir)
-    for sub in ("cams", "images"):
+    for sub in (layout.CAMS, layout.IMAGES):
         try:
             os.makedirs(os.path.join(output_dir, sub), exist_ok=True)
         except OSError as err:
             raise InputError("cannot create the folder: %s" % (err.strerror or err),
                              os.path.join(output_dir, sub)) from None
     for k, (view, depth) in enumerate(zip(model.views, conversion.depth_ranges)):
-        path = os.path.join(output_dir, "cams", "%08d_cam.txt" % k)
+        path = layout.cam_path(output_dir, k)
         write_bytes_atomic(path, cam_text(view, depth, options.full_precision).encode("ascii"))
-    write_bytes_atomic(os.path.join(output_dir, "pair.txt"), format_pair(conversion.pairs).encode("ascii"))
+    write_bytes_atomic(layout.pair_path(output_dir), format_pair(conversion.pairs).encode("ascii"))
     for src, dst in copies:
         write_bytes_atomic(dst, _image_bytes(src, options.convert_format))
     return len(copies)

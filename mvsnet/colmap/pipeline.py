@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 
+from cameras import layout
 from cameras.errors import InputError
 from mvsnet.colmap import convert
 from mvsnet.colmap import sfm as sfm_stage
@@ -79,7 +80,7 @@ class Workspace:
         self.sparse = os.path.join(self.root, "sparse")
         self.dense = os.path.join(self.root, "dense")
         self.mvsnet = os.path.join(self.root, "mvsnet")
-        self.depths = os.path.join(self.mvsnet, "depths_mvsnet")
+        self.depths = layout.depth_folder(self.mvsnet)
         self.ply = os.path.join(self.root, "points.ply")
 
 
@@ -139,9 +140,7 @@ def convert_with_planes(ws, options):
 def _missing_depth_maps(ws, plans):
     from mvsnet.inference import outputs
 
-    return [p for p in plans if not all(os.path.isfile(path) for path in
-                                        outputs.output_paths(ws.depths, p.ref_index).values()
-                                        if not path.endswith("_refined.pfm"))]
+    return [p for p in plans if not outputs.complete(ws.depths, p.ref_index)]
 
 
 def reconstruct(image_dir, workspace, options, log=print):
@@ -183,7 +182,7 @@ def reconstruct(image_dir, workspace, options, log=print):
 
     # 2. colmap2mvsnet
     number = 2
-    if os.path.isfile(os.path.join(ws.mvsnet, "pair.txt")):
+    if os.path.isfile(layout.pair_path(ws.mvsnet)):
         log("[2/4] %s: done before (%s), skipped" % (STAGES[1], ws.mvsnet))
         summary["skipped"].append(2)
     else:

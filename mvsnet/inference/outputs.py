@@ -1,28 +1,22 @@
 """The files depth inference writes into ``DENSE/depths_mvsnet/``, as the original test.py:
 ``%08d_init.pfm`` (depth), ``%08d_prob.pfm``, ``%08d.jpg`` (1/4-scale reference image),
-``%08d.txt`` (1/4-scale camera) and, with refinement, ``%08d_refined.pfm``; each written
-to a temporary name and renamed. NumPy only.
+``%08d.txt`` (1/4-scale camera) and, with refinement, ``%08d_refined.pfm`` (the names:
+:mod:`cameras.layout`); each written to a temporary name and renamed. NumPy only.
 """
 
 import os
 
 import numpy as np
 
+from cameras import layout
 from cameras.atomic import write_bytes_atomic
 from cameras.camfile import write_cam
 from cameras.errors import InputError
 from cameras.pfm import write_pfm
 
-OUTPUT_SUBFOLDER = "depths_mvsnet"
-
-
-def output_folder(dense_folder):
-    return os.path.join(dense_folder, OUTPUT_SUBFOLDER)
-
-
 def make_output_folder(dense_folder):
     """Create ``DENSE/depths_mvsnet`` (as the original); InputError when it cannot be."""
-    folder = output_folder(dense_folder)
+    folder = layout.depth_folder(dense_folder)
     if os.path.isdir(folder):
         return folder
     if os.path.exists(folder):
@@ -64,12 +58,14 @@ def reference_image_jpeg(scaled_ref_image):
 
 
 def output_paths(folder, ref_index):
-    """{kind: path} of the files written for one reference view."""
-    return {"init": os.path.join(folder, "%08d_init.pfm" % ref_index),
-            "prob": os.path.join(folder, "%08d_prob.pfm" % ref_index),
-            "image": os.path.join(folder, "%08d.jpg" % ref_index),
-            "cam": os.path.join(folder, "%08d.txt" % ref_index),
-            "refined": os.path.join(folder, "%08d_refined.pfm" % ref_index)}
+    """{kind: path} of the files written for one reference view (:data:`cameras.layout.DEPTH_FILES`)."""
+    return layout.depth_files(folder, layout.view_name(ref_index))
+
+
+def complete(folder, ref_index):
+    """Whether every file that a run without refinement writes for ``ref_index`` exists."""
+    return all(os.path.isfile(path) for kind, path in output_paths(folder, ref_index).items()
+               if kind != "refined")
 
 
 def write_view_outputs(folder, ref_index, depth, prob, scaled_ref_image, scaled_ref_cam, refined=None):

@@ -8,12 +8,12 @@ generated from it); :func:`plan_dense_folder` lists and checks every view set up
 reference view, which :mod:`mvsnet.inference.prepare` reads and preprocesses.
 """
 
-import os
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
 import numpy as np
 
+from cameras import layout
 from cameras.camera import Camera
 from cameras.dense_folder import fill_missing_views, list_dense_folder, read_view_cams
 from cameras.errors import InputError
@@ -176,7 +176,7 @@ def plan_dense_folder(dense_folder, options):
     options.check()
     view_sets = list_dense_folder(dense_folder, options.view_num)
     if not view_sets:
-        raise InputError("lists no views: nothing to do", os.path.join(dense_folder, "pair.txt"))
+        raise InputError("lists no views: nothing to do", layout.pair_path(dense_folder))
     return [plan_view_set(v, options) for v in view_sets]
 
 

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from cameras import layout
 from cameras.errors import InputError
 from cameras.pair import read_pair
 from mvsnet.pointcloud.fusion import FusedCloud
@@ -73,7 +74,7 @@ def fuse_dense_folder(dense_folder, prob_threshold=0.8, num_consistent=3, pixel_
 
     start = time.time()
     out = DenseOutput(dense_folder)
-    pairs = read_pair(os.path.join(out.dense_folder, "pair.txt"))
+    pairs = read_pair(layout.pair_path(out.dense_folder))
     ids = {}
     for name in out.names:
         try:

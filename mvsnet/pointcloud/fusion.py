@@ -42,6 +42,7 @@ from typing import List
 
 import numpy as np
 
+from cameras import layout
 from cameras.errors import InputError
 from mvsnet.pointcloud.views import DenseOutput
 
@@ -381,7 +382,7 @@ def load_scratch(out, prob_threshold, scratch_dir):
         if depth.shape != (height, width):
             raise InputError("depth map is %dx%d but %s's is %dx%d (fusion needs one size)"
                              % (depth.shape[1], depth.shape[0], out.names[0], width, height),
-                             out.path(name, "_init.pfm"))
+                             out.path(name, "init"))
         texel_table(depth, out.image(name, (height, width)), tables[i])
         geos.append(out.geometry(name))
     depths = tables["depth"][:, :height, :width]
@@ -394,7 +395,7 @@ def fuse_dense_folder(dense_folder, prob_threshold=0.8, disp_threshold=0.25, num
     """fusibile-style fusion of ``dense_folder/depths_mvsnet``; returns a :class:`FusedCloud`.
     The scratch file lives in ``dense_folder/points_mvsnet/`` (created if needed)."""
     out = DenseOutput(dense_folder)
-    point_folder = os.path.join(out.dense_folder, "points_mvsnet")
+    point_folder = layout.point_folder(out.dense_folder)
     os.makedirs(point_folder, exist_ok=True)
     start = time.time()
     handle, depths, images, geos, tables = load_scratch(out, prob_threshold, point_folder)

@@ -11,36 +11,26 @@ tests/fixtures/orig_depthfusion):
 - ``points_mvsnet/2333__NAME/normals.dmb``: the fake normal map, (1, 1, 1) / 1.732050808
   where the depth is > 0, written channel after channel (as the original)
 
-A ``.dmb`` file: int32 little-endian type (1 = float), height, width, channels, then
-float32 values (for 3 channels: the whole first channel, then the second, then the third).
+The ``.dmb`` format: :mod:`cameras.dmb`; the dense folder's names: :mod:`cameras.layout`.
 """
 
 import glob
 import os
 import shlex
-import struct
 import subprocess
 import time
 
 import numpy as np
 
+from cameras import layout
 from cameras.atomic import read_bytes, write_bytes_atomic
+from cameras.dmb import write_dmb
 from cameras.errors import InputError
 from cameras.pfm import write_pfm
 from mvsnet.pointcloud.views import DenseOutput
 
 GIPUMA_PREFIX = "2333__"
 DEPTH_MIN, DEPTH_MAX, NORMAL_THRESH = 0.001, 100000, 360  # the original's fixed fusibile options
-
-
-def dmb_bytes(image):
-    """The bytes of the original write_gipuma_dmb for an (H, W) or (H, W, C) float32 map."""
-    image = np.asarray(image, dtype="<f4")
-    height, width = image.shape[:2]
-    channels = image.shape[2] if image.ndim == 3 else 1
-    if image.ndim == 3:
-        image = np.transpose(image, (2, 0, 1))
-    return struct.pack("<4i", 1, height, width, channels) + np.ascontiguousarray(image).tobytes()
 
 
 def fake_normals(depth):
@@ -61,7 +51,7 @@ def export_gipuma(dense_folder, prob_threshold=0.8, log=print):
     """Write the probability-filtered maps and the fusibile input folder
     ``dense_folder/points_mvsnet`` as the original; returns the DenseOutput."""
     out = DenseOutput(dense_folder)
-    point_folder = os.path.join(out.dense_folder, "points_mvsnet")
+    point_folder = layout.point_folder(out.dense_folder)
     cam_folder = os.path.join(point_folder, "cams")
     image_folder = os.path.join(point_folder, "images")
     for folder in (point_folder, cam_folder, image_folder):
@@ -70,7 +60,7 @@ def export_gipuma(dense_folder, prob_threshold=0.8, log=print):
     depths = {}
     for name in out.names:
         depths[name] = out.depth(name, prob_threshold)
-        write_pfm(out.path(name, "_prob_filtered.pfm"), depths[name])
+        write_pfm(os.path.join(out.depth_folder, name + layout.PROB_FILTERED), depths[name])
     log("Convert mvsnet output to gipuma input")
     for image_name, name in zip(out.image_names, out.names):
         P = out.geometry(name).P
@@ -81,8 +71,8 @@ def export_gipuma(dense_folder, prob_threshold=0.8, log=print):
     for name in out.names:
         sub = os.path.join(point_folder, GIPUMA_PREFIX + name)
         os.makedirs(sub, exist_ok=True)
-        write_bytes_atomic(os.path.join(sub, "disp.dmb"), dmb_bytes(depths[name]))
-        write_bytes_atomic(os.path.join(sub, "normals.dmb"), dmb_bytes(fake_normals(depths[name])))
+        write_dmb(os.path.join(sub, "disp.dmb"), depths[name])
+        write_dmb(os.path.join(sub, "normals.dmb"), fake_normals(depths[name]))
     return out
 
 

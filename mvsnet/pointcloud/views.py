@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cameras import layout
 from cameras.camfile import read_cam
 from cameras.errors import InputError
 from cameras.pfm import read_pfm
@@ -56,8 +57,8 @@ class DenseOutput:
         if not os.path.isdir(self.dense_folder):
             raise InputError("dense folder does not exist" if not os.path.exists(self.dense_folder)
                              else "dense folder is not a folder", self.dense_folder)
-        self.image_folder = os.path.join(self.dense_folder, "images")
-        self.depth_folder = os.path.join(self.dense_folder, "depths_mvsnet")
+        self.image_folder = os.path.join(self.dense_folder, layout.IMAGES)
+        self.depth_folder = layout.depth_folder(self.dense_folder)
         if not os.path.isdir(self.image_folder):
             raise InputError("missing images/ folder (the views are the files listed there)",
                              self.image_folder)
@@ -71,26 +72,27 @@ class DenseOutput:
             raise InputError("no images in images/", self.image_folder)
         self.names = [os.path.splitext(n)[0] for n in self.image_names]
 
-    def path(self, name, suffix):
-        return os.path.join(self.depth_folder, name + suffix)
+    def path(self, name, kind):
+        """The file of ``kind`` (a key of :data:`cameras.layout.DEPTH_FILES`) of view ``name``."""
+        return layout.depth_file(self.depth_folder, name, kind)
 
     def depth(self, name, prob_threshold):
         """The depth map with 0 where the probability is below ``prob_threshold``, as the
         original probability_filter (``depth[prob < threshold] = 0``), float32 (H, W)."""
-        depth = read_pfm(self.path(name, "_init.pfm"))
-        prob = read_pfm(self.path(name, "_prob.pfm"))
+        depth = read_pfm(self.path(name, "init"))
+        prob = read_pfm(self.path(name, "prob"))
         if depth.ndim != 2:
             raise InputError("expected a one-channel depth map, got %s" % (depth.shape,),
-                             self.path(name, "_init.pfm"))
+                             self.path(name, "init"))
         if prob.shape != depth.shape:
             raise InputError("probability map is %s but the depth map is %s"
                              % ("x".join(map(str, prob.shape[1::-1])), "x".join(map(str, depth.shape[::-1]))),
-                             self.path(name, "_prob.pfm"))
+                             self.path(name, "prob"))
         depth[prob < prob_threshold] = 0
         return depth
 
     def camera(self, name):
-        return read_cam(self.path(name, ".txt"))
+        return read_cam(self.path(name, "cam"))
 
     def geometry(self, name):
         """The :class:`ViewGeometry` of view ``name``; errors name its cam file."""
@@ -98,14 +100,14 @@ class DenseOutput:
             return geometry(self.camera(name))
         except InputError as e:
             if e.path is None:
-                raise InputError(e.problem, self.path(name, ".txt")) from None
+                raise InputError(e.problem, self.path(name, "cam")) from None
             raise
 
     def image(self, name, shape):
         """The colour image ``NAME.jpg`` as (H, W, 3) uint8 RGB; must be ``shape`` (H, W)."""
         import cv2
 
-        path = self.path(name, ".jpg")
+        path = self.path(name, "image")
         if not os.path.isfile(path):
             raise InputError("missing image (test.py writes NAME.jpg next to the depth maps)", path)
         image = cv2.imread(path, cv2.IMREAD_COLOR)
