@@ -15,17 +15,14 @@ normals.dmb), runs fusibile and reports the final3d_model.ply it wrote.
 Bad input: one line "error: PATH: problem" on stderr, exit code 1. See docs/pointclouds.md.
 """
 
-import os
-import time
-
 from absl import flags
 
 from cameras import layout
 from cameras.errors import InputError
 from mvsnet import cli
+from mvsnet.pointcloud.cloud import FUSION_MODES, pointcloud
 
 FLAGS = flags.FLAGS
-FUSION_MODES = ("fusibile", "consistency")
 
 
 def define_flags():
@@ -71,26 +68,10 @@ def run_fusibile_route(dense_folder, exe, prob_threshold, disp_threshold, num_co
 
 def run_builtin(dense_folder, output, mode, prob_threshold, disp_threshold, num_consistent,
                 pixel_threshold=1.0, depth_threshold=0.01):
-    from mvsnet.pointcloud import ply
-
-    output = output or layout.fused_ply(dense_folder)
-    out_dir = os.path.dirname(os.path.abspath(output))
-    start = time.time()
-    if mode == "fusibile":
-        from mvsnet.pointcloud import fusion
-
-        cloud = fusion.fuse_dense_folder(dense_folder, prob_threshold, disp_threshold,
-                                         int(num_consistent), log=_log)
-    else:
-        from mvsnet.pointcloud import consistency
-
-        cloud = consistency.fuse_dense_folder(dense_folder, prob_threshold, int(num_consistent),
-                                              pixel_threshold, depth_threshold, log=_log)
-    if not os.path.isdir(out_dir):
-        raise InputError("the output folder does not exist", out_dir)
-    ply.write_ply(output, cloud.points, cloud.colors)
+    cloud, output, seconds = pointcloud(dense_folder, output, mode, prob_threshold, disp_threshold,
+                                        num_consistent, pixel_threshold, depth_threshold, log=_log)
     _log("fused %d points from %d views in %.1f s (%s mode) -> %s"
-         % (len(cloud.points), len(cloud.view_points), time.time() - start, mode, output))
+         % (len(cloud.points), len(cloud.view_points), seconds, mode, output))
     return output
 
 

@@ -13,14 +13,15 @@
 4. depth fusion into WS/points.ply.
 A stage whose output exists is skipped (resume after an interruption); --force redoes all.
 A failure is one line "error: stage N (name): why". The photos are never modified.
-The pipeline itself is mvsnet.colmap.pipeline.
+The pipeline itself is mvsnet.reconstruction (one function per stage).
 """
 
 from absl import flags
 
 from cameras.errors import InputError
 from mvsnet import cli, options
-from mvsnet.colmap import pipeline, sfm
+from mvsnet import reconstruction
+from mvsnet.colmap import sfm
 
 FLAGS = flags.FLAGS
 
@@ -29,7 +30,7 @@ def define_flags():
     """--images, --workspace, and the fields of PipelineOptions and SfmOptions."""
     flags.DEFINE_string("images", None, "Folder of photos (jpg/png/...; not searched recursively).")
     flags.DEFINE_string("workspace", None, "Folder for every output (created if needed).")
-    options.define_flags(pipeline.PipelineOptions)
+    options.define_flags(reconstruction.PipelineOptions)
     options.define_flags(sfm.SfmOptions)
 
 
@@ -37,9 +38,9 @@ def main(argv):
     cli.reject_extra_arguments(argv)
     if not FLAGS.images or not FLAGS.workspace:
         raise InputError("--images and --workspace are required")
-    run_options = options.from_flags(pipeline.PipelineOptions, FLAGS,
+    run_options = options.from_flags(reconstruction.PipelineOptions, FLAGS,
                                      sfm=options.from_flags(sfm.SfmOptions, FLAGS))
-    pipeline.reconstruct(FLAGS.images, FLAGS.workspace, run_options)
+    reconstruction.reconstruct(FLAGS.images, FLAGS.workspace, run_options)
 
 
 def run():

@@ -77,14 +77,14 @@ def main(argv):
     plans = plan.plan_dense_folder(FLAGS.dense_folder, opts)
     if ckpt_note:
         print(ckpt_note, flush=True)
-    weights.resolve_checkpoint(ckpt_path, ckpt_step)
+    checkpoint = weights.resolve_checkpoint(ckpt_path, ckpt_step)   # before TensorFlow loads
     from mvsnet import quiet_tf
 
     quiet_tf.import_tensorflow()
     from mvsnet.inference import pipeline, process
 
     process.configure(opts.max_w, opts.max_h)   # this process's memory settings
-    pipeline.run(FLAGS.dense_folder, ckpt_path, ckpt_step, opts,
+    pipeline.run(FLAGS.dense_folder, checkpoint, None, opts,
                  batch_size=FLAGS.batch_size, refinement=FLAGS.refinement, plans=plans)
 
 

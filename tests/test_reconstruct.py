@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from cameras.errors import InputError
-from mvsnet.colmap import pipeline
+from mvsnet import reconstruction
+from mvsnet.colmap import sfm
 from mvsnet.colmap.model import read_model
 from mvsnet.pointcloud.ply import read_ply
 from tools import synthetic
@@ -107,7 +108,7 @@ def test_too_few_photos_and_unmatchable_photos(tmp_path):
     run = run_cli(["--images", str(photos), "--workspace", str(tmp_path / "ws")])
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert run.stderr.strip() == "error: %s: found 1 photo(s) (%s); structure from motion needs at least " \
-        "2, better 10 or more" % (photos, "/".join(pipeline.sfm_stage.IMAGE_EXTENSIONS))
+        "2, better 10 or more" % (photos, "/".join(sfm.IMAGE_EXTENSIONS))
     for name in ("b.png", "c.png"):
         iio.imwrite(str(photos / name), rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
     run = run_cli(["--images", str(photos), "--workspace", str(tmp_path / "ws")])
@@ -118,16 +119,16 @@ def test_too_few_photos_and_unmatchable_photos(tmp_path):
 
 def test_auto_planes():
     # one photo pixel per plane -> one 1/4-scale pixel per plane at network scale 0.5: 1/8
-    assert pipeline.auto_planes(800, 0.5) == 100
-    assert pipeline.auto_planes(50, 1.0) == 32 and pipeline.auto_planes(5000, 1.0) == 256
+    assert reconstruction.auto_planes(800, 0.5) == 100
+    assert reconstruction.auto_planes(50, 1.0) == 32 and reconstruction.auto_planes(5000, 1.0) == 256
 
 
 def test_network_size():
-    assert pipeline.network_size(317, 254, 1600, 1200) == (288, 224)
-    assert pipeline.network_size(640, 480, 1600, 1200) == (640, 480)
-    assert pipeline.network_size(4000, 3000, 1600, 1200) == (1600, 1184)
+    assert reconstruction.network_size(317, 254, 1600, 1200) == (288, 224)
+    assert reconstruction.network_size(640, 480, 1600, 1200) == (640, 480)
+    assert reconstruction.network_size(4000, 3000, 1600, 1200) == (1600, 1184)
     with pytest.raises(InputError):
-        pipeline.network_size(20, 400, 1600, 1200)
+        reconstruction.network_size(20, 400, 1600, 1200)
 
 
 def test_bad_options(tmp_path):

@@ -94,7 +94,8 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     """Depth maps of every view set of ``dense_folder`` into ``dense_folder/depths_mvsnet``.
 
     ckpt_path, ckpt_step  the checkpoint read is ``ckpt_path-ckpt_step`` (see
-                          :func:`mvsnet.weights.resolve_checkpoint`)
+                          :func:`mvsnet.weights.resolve_checkpoint`); with ckpt_step None,
+                          ckpt_path is the checkpoint itself, already resolved
     options               :class:`mvsnet.inference.plan.Options`
     batch_size            view sets per network call (the depth_num of a GRU batch is that of
                           its first reference view, as the original)
@@ -116,7 +117,7 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     if refinement and options.regularization == "GRU":
         log("note: --refinement applies to 3DCNNs only; ignored for GRU (as the original)")
     if model is None:
-        checkpoint_path = weights.resolve_checkpoint(ckpt_path, ckpt_step)
+        checkpoint_path = ckpt_path if ckpt_step is None else weights.resolve_checkpoint(ckpt_path, ckpt_step)
         model, ckpt_summary = net.load_model(options.regularization, checkpoint_path, refinement)
         log("checkpoint: " + describe_checkpoint(ckpt_summary))
     else:
