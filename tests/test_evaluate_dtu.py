@@ -202,3 +202,18 @@ def test_bad_input_is_one_line(dtu_set, tmp_path, capsys):
     last = err.splitlines()[-1]
     assert status == 1 and err.count("error:") == 1
     assert last.startswith("error: %s: no point of the cloud lies inside the observability mask" % far)
+
+
+def test_synthetic_cli_writes_the_layouts(tmp_path, capsys):
+    from tools.synthetic import cli
+
+    out = tmp_path / "d"
+    assert cli.main(["dtu_eval", str(out), "--scans", "2,5", "--size", "8,6"]) == 0
+    for scan in (2, 5):
+        gt = dtu.load_ground_truth(str(out), scan)
+        assert len(gt.stl) > 500 and gt.mask.any() and not gt.mask.all()
+    assert cli.main(["tanks_eval", str(tmp_path / "t"), "--scene", "Barn", "--size", "8,6"]) == 0
+    assert sorted(os.listdir(tmp_path / "t")) == ["Barn.json", "Barn.ply", "Barn_trans.txt", "synthetic.json"]
+    capsys.readouterr()
+    assert cli.main(["dtu_eval", str(out)]) == 1
+    assert capsys.readouterr().err == "error: %s: folder exists and is not empty (use --overwrite)\n" % out

@@ -303,9 +303,12 @@ def evaluate(points, gt, seed=0, reduce_distance=REDUCE_DISTANCE, outlier=OUTLIE
     check_cloud(points, path)
     t0 = time.time()
 
-    def progress(frac):
-        el = time.time() - t0
-        if frac < 1:
+    shown = [0.0]
+
+    def progress(frac):  # a line per tenth of the work
+        if frac < 1 and frac - shown[0] >= 0.1:
+            shown[0] = frac
+            el = time.time() - t0
             log("reducing to %g mm: %3.0f %% (%.0f s left)" % (reduce_distance, 100 * frac, el / frac * (1 - frac)))
 
     kept = reduce_points(points, reduce_distance, np.random.default_rng(seed), progress=progress)

@@ -30,7 +30,7 @@ from tools.synthetic.layouts import _prepare_out, _write_text
 from tools.synthetic.scene import cast, make_scene
 
 
-def surface_points(seed=0, size=(48.0, 36.0), spacing=0.2, distance=150.0, num_objects=4):
+def surface_points(seed=0, size=(48.0, 36.0), spacing=0.2, distance=None, num_objects=4):
     """Points and normals of a synthetic scene, one per pixel of a camera at (0, 0, -distance)
     looking along +z, the pixels ``spacing`` apart at the origin.
 
@@ -38,12 +38,14 @@ def surface_points(seed=0, size=(48.0, 36.0), spacing=0.2, distance=150.0, num_o
         seed: fixes the scene.
         size: (width, height) of the sampled field at the origin (world units; mm for DTU).
         spacing: sample spacing at the origin.
-        distance: camera distance; the scene spans z in about [-0.22, 0.2] x distance.
+        distance: camera distance (default 3.125 x the width: 150 for 48); the scene spans z in
+            about [-0.22, 0.2] x distance.
         num_objects: objects before the back plane.
 
     Returns:
         (points (N, 3) float64, normals (N, 3) float64 unit, towards the camera).
     """
+    distance = 3.125 * size[0] if distance is None else float(distance)
     w, h = int(round(size[0] / spacing)), int(round(size[1] / spacing))
     if w < 2 or h < 2:
         raise InputError("size: the sampled field is smaller than 2x2 samples")
