@@ -123,8 +123,8 @@ def test_reduction_is_the_sequential_loop():
     rng = np.random.default_rng(5)
     pts = rng.random((3000, 3)) * [3, 3, 0.05]
     pts = np.concatenate([pts, pts[:300], pts[:50] + 0.2])  # duplicates and points exactly 0.2 apart (per axis)
-    for seed in (0, 1):
-        kept = dtu.reduce_points(pts, 0.2, np.random.default_rng(seed), block=700)
+    for seed, blocks in ((0, dict(block=700)), (1, dict(pairs_per_block=500))):  # fixed, adapted blocks
+        kept = dtu.reduce_points(pts, 0.2, np.random.default_rng(seed), **blocks)
         assert np.array_equal(kept, _sequential_reduction(pts, 0.2, np.random.default_rng(seed)))
     assert len(cKDTree(pts[kept]).query_pairs(0.2)) == 0  # no two kept points within 0.2
     assert (cKDTree(pts[kept]).query(pts[~kept])[0] <= 0.2).all()  # every removed one was near a kept one

@@ -145,7 +145,8 @@ def check_cloud(points, path):
 
 # ----------------------------------------------------------------------------- the steps
 
-def reduce_points(points, distance=REDUCE_DISTANCE, rng=None, block=1 << 17, progress=None):
+def reduce_points(points, distance=REDUCE_DISTANCE, rng=None, block=None, pairs_per_block=1 << 22,
+                  progress=None):
     """``reducePts_haa``: visit the points in a random order; each point still present
     removes every other point within ``distance`` (inclusive), so that no two kept points
     are closer than that.
@@ -160,7 +161,10 @@ def reduce_points(points, distance=REDUCE_DISTANCE, rng=None, block=1 << 17, pro
         points: (N, 3) float.
         distance: the reduction radius (mm).
         rng: a numpy Generator for the order (default: ``default_rng(0)``).
-        block: points per block (memory: about 30 bytes x block x neighbours per point).
+        block: points per block; default: adapted after each block so that a block has
+            about ``pairs_per_block`` neighbour pairs (memory: about 50 bytes per pair; large
+            blocks are much faster, each block's query walks the whole tree).
+        pairs_per_block: see ``block``.
         progress: optional callable(done_fraction) called after each block.
 
     Returns:
@@ -175,10 +179,13 @@ def reduce_points(points, distance=REDUCE_DISTANCE, rng=None, block=1 << 17, pro
     pts = points[order]  # visiting order: index = rank
     tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
     kept = np.zeros(n, bool)
-    for s in range(0, n, block):
-        e = min(n, s + block)
+    s, size = 0, block or min(n, 1 << 18, pairs_per_block)
+    while s < n:
+        e = min(n, s + size)
         pairs = cKDTree(pts[s:e], balanced_tree=False, compact_nodes=False).sparse_distance_matrix(
             tree, distance, output_type="ndarray")
+        if block is None:
+            size = int(np.clip(pairs_per_block * (e - s) / max(len(pairs), 1), 1 << 10, 1 << 22))
         i, j = pairs["i"], pairs["j"]
         del pairs
         earlier = j < i + s
@@ -200,6 +207,7 @@ def reduce_points(points, distance=REDUCE_DISTANCE, rng=None, block=1 << 17, pro
         kept[s:e] = state == 1
         if progress is not None:
             progress(e / n)
+        s = e
     out = np.zeros(n, bool)
     out[order[kept]] = True
     return out
