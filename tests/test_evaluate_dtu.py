@@ -217,3 +217,45 @@ def test_synthetic_cli_writes_the_layouts(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["dtu_eval", str(out)]) == 1
     assert capsys.readouterr().err == "error: %s: folder exists and is not empty (use --overwrite)\n" % out
+
+
+def _maxdistcp_literal(q_to, q_from, bb, max_dist):
+    """MaxDistCP.m transcribed loop for loop: 60 mm cells from BB(1,:), each cell's points
+    searched among the other cloud's points in the cell widened by 60 mm, 60 elsewhere."""
+    dist = np.full(len(q_from), float(max_dist))
+    cells = np.floor((bb[1] - bb[0]) / max_dist).astype(int)
+    for x in range(cells[0] + 1):
+        for y in range(cells[1] + 1):
+            for z in range(cells[2] + 1):
+                low = bb[0] + np.array([x, y, z]) * max_dist
+                high = low + max_dist
+                idx_f = np.flatnonzero(((q_from >= low) & (q_from < high)).all(axis=1))
+                low, high = low - max_dist, high + max_dist
+                near = q_to[((q_to >= low) & (q_to < high)).all(axis=1)]
+                if len(idx_f):
+                    dist[idx_f] = cKDTree(near).query(q_from[idx_f])[0] if len(near) else max_dist
+    return dist
+
+
+def test_scores_equal_a_literal_transcription_of_the_matlab_scripts(dtu_set):
+    stl, normals, gt = dtu_set["stl"], dtu_set["normals"], dtu_set["gt"]
+    rng = np.random.default_rng(3)
+    lo, hi = gt.bb
+    # the reference moved and blurred, plus junk all over and beyond the cells (BB + 60 mm margins)
+    cloud = np.concatenate([stl + rng.normal(0.3, 0.5, (len(stl), 1)) * normals,
+                            rng.uniform(lo - 80, hi + 100, (3000, 3))])
+    r = dtu.evaluate(cloud, gt, seed=4)
+    data = cloud[dtu.reduce_points(cloud, 0.2, np.random.default_rng(4))]
+    d_data = _maxdistcp_literal(gt.stl, data, gt.bb, 60.0)  # PointCompareMain: Ddata, Dstl
+    d_stl = _maxdistcp_literal(data, gt.stl, gt.bb, 60.0)
+    qv = np.sign(v := (data - gt.bb[0]) / gt.res + 1) * np.floor(np.abs(v) + 0.5)
+    inside = ((qv > 0) & (qv <= np.array(gt.mask.shape))).all(axis=1)
+    in_mask = np.zeros(len(data), bool)
+    idx = qv[inside].astype(int) - 1
+    in_mask[np.flatnonzero(inside)[gt.mask[idx[:, 0], idx[:, 1], idx[:, 2]]]] = True
+    above = np.concatenate([gt.stl, np.ones((len(gt.stl), 1))], axis=1) @ gt.plane > 0
+    acc = d_data[in_mask][d_data[in_mask] < 20].mean()  # ComputeStat_web.m
+    comp = d_stl[above][d_stl[above] < 20].mean()
+    assert r.accuracy == pytest.approx(acc, rel=1e-12) and r.completeness == pytest.approx(comp, rel=1e-12)
+    assert r.accuracy_points == in_mask.sum() and r.completeness_points == above.sum()
+    assert 0.3 < r.accuracy < 1.5 and r.accuracy_inliers < r.accuracy_points  # some junk counted, some discarded
