@@ -37,7 +37,8 @@ def scene(tmp_path_factory):
     (out / "cams").mkdir()
     (out / "images").mkdir()
     for k, v in enumerate(views):
-        write_cam(str(out / "cams" / ("%08d_cam.txt" % k)), Camera(v.extrinsic, v.intrinsic))
+        write_cam(str(out / "cams" / ("%08d_cam.txt" % k)),
+                  Camera(v.extrinsic, v.intrinsic, depth_min=float(v.depth[v.depth > 0].min()), depth_interval=1.0))
         cv2.imwrite(str(out / "images" / ("%08d.jpg" % k)), v.image[:, :, ::-1])
     points = layouts.gt_points(views)
     colors = np.concatenate([v.image[v.depth > 0] for v in views])
@@ -148,7 +149,7 @@ def test_bad_input(scene, tmp_path):
     # a camera of another size: a 4x larger image's cam file next to this image
     (tmp_path / "cams").mkdir()
     (tmp_path / "images").mkdir()
-    big = Camera(np.eye(4), [[200.0, 0, 127], [0, 200.0, 95], [0, 0, 1]])
+    big = Camera(np.eye(4), [[200.0, 0, 127], [0, 200.0, 95], [0, 0, 1]], depth_min=1.0, depth_interval=1.0)
     write_cam(str(tmp_path / "cams" / "00000000_cam.txt"), big)
     cv2.imwrite(str(tmp_path / "images" / "00000000.jpg"), np.zeros((H, W, 3), np.uint8))
     with pytest.raises(InputError, match=r"cams/00000000_cam.txt: the camera's principal point "
