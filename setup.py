@@ -31,11 +31,15 @@ setup(
     extras_require={
         # the test suite's own tools (the README's install command asks for them)
         "test": ["pytest", "hypothesis"],
+        # Dask distributed: the depth maps of large scenes on a cluster (mvsnet/cluster.py,
+        # test.py --cluster; docs/distributed.md)
+        "cluster": ["distributed"],
     },
     # the original's scripts, also as commands (python mvsnet/test.py and python -m mvsnet.test work too)
     entry_points={"console_scripts": [
         "mvsnet-%s = mvsnet.%s:run" % (name, name)
-        for name in ("test", "train", "validate", "visualize", "depthfusion", "colmap2mvsnet", "reconstruct")]},
+        for name in ("test", "train", "validate", "visualize", "depthfusion", "colmap2mvsnet", "reconstruct",
+                     "cluster")]},
     data_files=[("share/rmvsnet-tf2/" + WEIGHTS, [WEIGHTS + "/" + f for f in WEIGHT_FILES]),
                 ("share/rmvsnet-tf2/weights", ["weights/README.md"])],
 )

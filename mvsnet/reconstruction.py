@@ -54,6 +54,9 @@ class PipelineOptions:
     disp_threshold: float = option(0.25, "Fusion: largest reprojection disparity (pixels).")
     num_consistent: int = option(3, "Fusion: least number of agreeing source views.")
     force: bool = option(False, "Redo every stage even when its output exists.")
+    cluster: str = option(None, "Stage 3 on a Dask cluster: local:N (N worker processes here) or "
+                          "a scheduler address tcp://HOST:8786; needs pip install -e .[cluster] "
+                          "(docs/distributed.md).")
     sfm: sfm_stage.SfmOptions = dataclasses.field(default_factory=sfm_stage.SfmOptions,
                                                   metadata={"flag": False})
 
@@ -64,6 +67,11 @@ class PipelineOptions:
             raise InputError("--max_d must be 0 (automatic) or at least 2, got %d" % self.max_d)
         if self.view_num < 2:
             raise InputError("--view_num must be at least 2, got %d" % self.view_num)
+        if self.cluster is not None:
+            from mvsnet.inference import cluster
+
+            cluster.parse_address(self.cluster)
+            cluster.check_engine()
         self.sfm.check()
 
 
@@ -230,14 +238,20 @@ def depth_maps(ws, options, network, log):
     start = time.perf_counter()
     with _stage(3):
         checkpoint = _checkpoint(options)
-        from mvsnet import quiet_tf
+        if options.cluster is not None:   # the view sets on a cluster's workers
+            from mvsnet.inference import cluster
 
-        quiet_tf.import_tensorflow()
-        from mvsnet.inference import pipeline, process
+            cluster.run_folder(options.cluster, ws.mvsnet, todo, cluster.Job(checkpoint, None, net_options),
+                               log=lambda line: log("  " + line))
+        else:
+            from mvsnet import quiet_tf
 
-        process.configure(network.net_w, network.net_h)   # this process's memory settings
-        pipeline.run(ws.mvsnet, checkpoint, None, net_options, plans=todo,
-                     log=lambda line: log("  " + line))
+            quiet_tf.import_tensorflow()
+            from mvsnet.inference import pipeline, process
+
+            process.configure(network.net_w, network.net_h)   # this process's memory settings
+            pipeline.run(ws.mvsnet, checkpoint, None, net_options, plans=todo,
+                         log=lambda line: log("  " + line))
     _remove(ws.ply)
     return {"views": len(plans), "seconds": time.perf_counter() - start}
 

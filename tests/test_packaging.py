@@ -83,7 +83,8 @@ def test_ci_runs_the_readme_commands_then_the_suite_without_onednn():
     assert lines[-3:] == readme_commands() + ["TF_ENABLE_ONEDNN_OPTS=0 pytest -q"]
 
 
-SCRIPTS = ("test", "train", "validate", "visualize", "depthfusion", "colmap2mvsnet", "reconstruct")
+SCRIPTS = ("test", "train", "validate", "visualize", "depthfusion", "colmap2mvsnet", "reconstruct",
+           "cluster")
 
 
 def test_scripts_are_thin_cli_with_an_entry_point():
