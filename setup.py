@@ -20,6 +20,16 @@ def read_requirements():
 WEIGHTS = "weights/rmvsnet_gru_dtu"
 WEIGHT_FILES = ["checkpoint", "model.ckpt-100000.index", "model.ckpt-100000.data-00000-of-00001"]
 
+# Optional extras (docs/index.md#dependencies): the base install stays lean.
+EXTRAS = {
+    # Dask distributed: the depth maps of large scenes on a cluster (mvsnet/cluster.py,
+    # test.py --cluster; docs/distributed.md)
+    "cluster": ["distributed"],
+}
+# The test suite's own tools; the "test" extra (the README's install command) adds every
+# optional extra, so that the suite tests them all.
+TEST_TOOLS = ["pytest", "hypothesis"]
+
 setup(
     name="rmvsnet-tf2",
     version="0.1.0",
@@ -27,14 +37,7 @@ setup(
     packages=find_packages(include=["mvsnet", "mvsnet.*", "cameras", "cameras.*", "tools", "tools.*"]),
     python_requires=">=3.11",
     install_requires=read_requirements(),
-    # optional extras (docs/index.md#dependencies): the base install stays lean
-    extras_require={
-        # the test suite's own tools (the README's install command asks for them)
-        "test": ["pytest", "hypothesis"],
-        # Dask distributed: the depth maps of large scenes on a cluster (mvsnet/cluster.py,
-        # test.py --cluster; docs/distributed.md)
-        "cluster": ["distributed"],
-    },
+    extras_require=dict(EXTRAS, test=TEST_TOOLS + sorted({p for extra in EXTRAS.values() for p in extra})),
     # the original's scripts, also as commands (python mvsnet/test.py and python -m mvsnet.test work too)
     entry_points={"console_scripts": [
         "mvsnet-%s = mvsnet.%s:run" % (name, name)
