@@ -127,3 +127,36 @@ def check_camera(cam, path=None, depth_given=True):
     check_intrinsic(cam.intrinsic, path)
     check_depth((cam.depth_min, cam.depth_interval, cam.depth_num, cam.depth_max), path, depth_given)
     return cam
+
+
+# ----------------------------------------------------------------------------- arrays
+
+def non_finite(array):
+    """(number of values of ``array`` that are nan or inf, index of the first one or None)."""
+    bad = ~np.isfinite(np.asarray(array))
+    count = int(np.count_nonzero(bad))
+    if not count:
+        return 0, None
+    return count, tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+
+
+def describe_non_finite(array, unit="values"):
+    """None when every value is finite, else ``"N non-finite UNIT (nan or inf) of M, the
+    first at row R, column C"`` (rows and columns counted from 1; further axes listed)."""
+    count, first = non_finite(array)
+    if not count:
+        return None
+    where = ""
+    if first is not None and len(first) >= 2:
+        where = ", the first at row %d, column %d" % (first[0] + 1, first[1] + 1)
+    elif first is not None and len(first) == 1:
+        where = ", the first at %d" % (first[0] + 1)
+    return "%d non-finite %s (nan or inf) of %d%s" % (count, unit, np.asarray(array).size, where)
+
+
+def check_finite_array(array, path=None, what="the file", unit="values"):
+    """InputError ``PATH: WHAT holds N non-finite values ...`` unless every value is finite."""
+    text = describe_non_finite(array, unit)
+    if text is not None:
+        raise InputError("%s holds %s" % (what, text), path)
+    return array

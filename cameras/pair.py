@@ -9,6 +9,8 @@ Layout (whitespace-separated; the original reads it as one stream of words)::
     ...
 """
 
+import math
+
 from cameras.atomic import read_bytes, write_bytes_atomic
 from cameras.errors import InputError
 
@@ -18,7 +20,7 @@ def parse_pair(text, path="<pair.txt>"):
     words = text.split()
     pos = 0
 
-    def take(kind, what):
+    def take(kind, what, view_id=False):
         nonlocal pos
         if pos >= len(words):
             raise InputError("file ends early: expected %s (word %d)" % (what, pos + 1), path)
@@ -29,6 +31,12 @@ def parse_pair(text, path="<pair.txt>"):
             raise InputError("%s (word %d) must be %s, found %r"
                              % (what, pos + 1, "an integer" if kind is int else "a number",
                                 word[:24]), path) from None
+        if kind is float and not math.isfinite(value):
+            raise InputError("%s (word %d) must be a finite number, found %r" % (what, pos + 1, word[:24]),
+                             path)
+        if view_id and value < 0:
+            raise InputError("%s (word %d) must be a view id (0 or more), found %d" % (what, pos + 1, value),
+                             path)
         pos += 1
         return value
 
@@ -37,13 +45,13 @@ def parse_pair(text, path="<pair.txt>"):
         raise InputError("the number of views is negative (%d)" % count, path)
     pairs = []
     for entry in range(count):
-        ref_id = take(int, "reference view id of entry %d" % entry)
+        ref_id = take(int, "reference view id of entry %d" % entry, True)
         num = take(int, "number of source views of view %d" % ref_id)
         if num < 0:
             raise InputError("view %d has a negative number of source views (%d)" % (ref_id, num), path)
         sources = []
         for k in range(num):
-            src_id = take(int, "source view %d of view %d" % (k, ref_id))
+            src_id = take(int, "source view %d of view %d" % (k, ref_id), True)
             score = take(float, "score of source view %d of view %d" % (k, ref_id))
             sources.append((src_id, score))
         pairs.append((ref_id, sources))
@@ -56,7 +64,8 @@ def parse_pair(text, path="<pair.txt>"):
 def read_pair(path):
     """Read ``pair.txt``: a list of ``(ref_id, [(src_id, score), ...])`` in file order.
     Raises InputError naming the file when it is missing or malformed (non-integers,
-    truncated, or more data than the view count announces)."""
+    negative view ids, scores that are not finite numbers, truncated, or more data than
+    the view count announces)."""
     text = read_bytes(path, "pair file").decode("utf-8-sig", errors="replace")
     return parse_pair(text, str(path))
 

@@ -11,17 +11,20 @@ import sys
 import numpy as np
 
 from cameras.atomic import read_bytes, write_bytes_atomic
+from cameras.checks import check_finite_array
 from cameras.errors import InputError
 
 _HEADER = re.compile(rb"(P[Ff])\s+(\S+)\s+(\S+)\s+(\S+)(\s)")
 
 
-def read_pfm(path):
+def read_pfm(path, allow_non_finite=False):
     """Read a PFM file: (H, W) float32 for ``Pf``, (H, W, 3) float32 for ``PF``, rows in
     top-to-bottom order, native byte order. Little-endian (negative scale, what MVSNet and
     most tools write) and big-endian (positive scale) files are both read; the scale's
     magnitude is ignored, as in the original. Raises InputError naming the file when it
-    is missing, is not a PFM or its header or size is wrong."""
+    is missing, is not a PFM, its header, scale (a finite, non-zero number) or size is
+    wrong, or, unless ``allow_non_finite`` (then the caller deals with them), a value is
+    nan or inf."""
     data = read_bytes(path, "PFM file")
     path = str(path)
     magic = data[:2]
@@ -47,6 +50,9 @@ def read_pfm(path):
     except ValueError:
         raise InputError("malformed PFM header: the scale must be a number, found %r"
                          % match.group(4)[:16].decode("latin-1"), path) from None
+    if not np.isfinite(scale) or scale == 0:
+        raise InputError("malformed PFM header: the scale must be a finite, non-zero number, found %r"
+                         % match.group(4)[:16].decode("latin-1"), path)
     channels = 3 if color else 1
     expected = width * height * channels * 4
     start = match.end()
@@ -59,7 +65,10 @@ def read_pfm(path):
     dtype = "<f4" if scale < 0 else ">f4"
     image = np.frombuffer(data, dtype=dtype, count=width * height * channels, offset=start)
     image = image.reshape((height, width, 3) if color else (height, width))
-    return np.ascontiguousarray(np.flipud(image), dtype=np.float32)
+    image = np.ascontiguousarray(np.flipud(image), dtype=np.float32)
+    if not allow_non_finite:
+        check_finite_array(image, path, "the map", "pixels" if not color else "values")
+    return image
 
 
 def pfm_bytes(image, scale=1):

@@ -15,6 +15,8 @@ normals.dmb), runs fusibile and reports the final3d_model.ply it wrote.
 Bad input: one line "error: PATH: problem" on stderr, exit code 1. See docs/pointclouds.md.
 """
 
+import sys
+
 from absl import flags
 
 from cameras import layout
@@ -58,7 +60,7 @@ def run_fusibile_route(dense_folder, exe, prob_threshold, disp_threshold, num_co
     from mvsnet.pointcloud import gipuma
 
     gipuma.check_executable(exe)
-    out = gipuma.export_gipuma(dense_folder, prob_threshold, log=_log)
+    out = gipuma.export_gipuma(dense_folder, prob_threshold, log=_log, warn=_warn)
     _log("Run depth map fusion & filter")
     ply = gipuma.run_fusibile(exe, layout.point_folder(out.dense_folder),
                               disp_threshold, num_consistent, log=_log)
@@ -69,7 +71,7 @@ def run_fusibile_route(dense_folder, exe, prob_threshold, disp_threshold, num_co
 def run_builtin(dense_folder, output, mode, prob_threshold, disp_threshold, num_consistent,
                 pixel_threshold=1.0, depth_threshold=0.01):
     cloud, output, seconds = pointcloud(dense_folder, output, mode, prob_threshold, disp_threshold,
-                                        num_consistent, pixel_threshold, depth_threshold, log=_log)
+                                        num_consistent, pixel_threshold, depth_threshold, log=_log, warn=_warn)
     _log("fused %d points from %d views in %.1f s (%s mode) -> %s"
          % (len(cloud.points), len(cloud.view_points), seconds, mode, output))
     return output
@@ -77,6 +79,11 @@ def run_builtin(dense_folder, output, mode, prob_threshold, disp_threshold, num_
 
 def _log(line):
     print(line, flush=True)
+
+
+def _warn(line):
+    sys.stdout.flush()
+    print("warning: " + line, file=sys.stderr, flush=True)
 
 
 def main(argv):

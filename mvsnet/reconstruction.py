@@ -277,7 +277,8 @@ def fusion(ws, options, log):
         % (STAGES[3], options.prob_threshold, options.disp_threshold, options.num_consistent))
     with _stage(4):
         cloud, _, seconds = pointcloud(ws.mvsnet, ws.ply, "fusibile", options.prob_threshold,
-                                       options.disp_threshold, options.num_consistent, allow_empty=False)
+                                       options.disp_threshold, options.num_consistent, allow_empty=False,
+                                       warn=lambda line: log("  warning: " + line))
     return {"points": len(cloud.points), "seconds": seconds}
 
 

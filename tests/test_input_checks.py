@@ -208,3 +208,138 @@ def test_model_pose_that_is_not_a_rotation(models, tmp_path):
     _edit(sparse / "frames.txt", line, " ".join(words[:2] + ["inf"] + words[3:]))
     with pytest.raises(InputError, match=r"frames.txt: line 4: the pose of frame 1 holds inf$"):
         read_model(str(sparse))
+
+
+# ----------------------------------------------------------------------------- other readers
+
+def test_pfm_values_and_scale_are_checked(tmp_path):
+    from cameras.pfm import pfm_bytes, read_pfm, write_pfm
+
+    image = np.arange(12, dtype=np.float32).reshape(3, 4)
+    image[1, 2] = np.nan
+    image[2, 0] = -np.inf
+    path = tmp_path / "d.pfm"
+    write_pfm(path, image)
+    with pytest.raises(InputError, match=r"d.pfm: the map holds 2 non-finite pixels \(nan or inf\) of 12, "
+                                         r"the first at row 2, column 3$"):
+        read_pfm(path)
+    back = read_pfm(path, allow_non_finite=True)
+    assert np.isnan(back[1, 2]) and np.isneginf(back[2, 0])
+    for scale in (b"nan", b"0", b"inf"):
+        data = pfm_bytes(np.ones((2, 2), np.float32)).replace(b"-1.000000", scale)
+        path.write_bytes(data)
+        with pytest.raises(InputError, match="the scale must be a finite, non-zero number, found '%s'"
+                           % scale.decode()):
+            read_pfm(path)
+
+
+def test_pair_scores_and_ids_are_checked():
+    from cameras.pair import parse_pair
+
+    with pytest.raises(InputError, match=r"^p: score of source view 1 of view 0 \(word 7\) must be a finite "
+                                         r"number, found 'nan'$"):
+        parse_pair("1\n0\n2 1 3.5 2 nan\n", "p")
+    with pytest.raises(InputError, match=r"^p: source view 0 of view 0 \(word 4\) must be a view id \(0 or more\), "
+                                         r"found -1$"):
+        parse_pair("1\n0\n1 -1 3.5\n", "p")
+    assert parse_pair("1\n0\n1 1 1e3\n") == [(0, [(1, 1000.0)])]
+
+
+def test_ply_positions_must_be_finite(tmp_path):
+    from mvsnet.pointcloud.ply import read_ply, write_ply
+
+    points = np.zeros((5, 3), np.float32)
+    points[3, 1] = np.nan
+    write_ply(tmp_path / "c.ply", points)
+    with pytest.raises(InputError, match=r"c.ply: the vertex positions \(x, y, z\) holds 1 non-finite values "
+                                         r"\(nan or inf\) of 15, the first at row 4, column 2$"):
+        read_ply(tmp_path / "c.ply")
+
+
+def _write_maps(folder, name, depth, prob):
+    from cameras.pfm import write_pfm
+
+    write_pfm(folder / "depths_mvsnet" / (name + "_init.pfm"), depth)
+    write_pfm(folder / "depths_mvsnet" / (name + "_prob.pfm"), prob)
+
+
+def test_fusion_names_maps_with_non_finite_pixels_once(tmp_path):
+    from mvsnet.pointcloud.views import DenseOutput
+
+    folder = tmp_path / "scene"
+    (folder / "images").mkdir(parents=True)
+    (folder / "depths_mvsnet").mkdir()
+    (folder / "images" / "00000000.jpg").write_bytes(b"")
+    depth = np.full((4, 5), 10, np.float32)
+    depth[0, :3] = np.nan
+    prob = np.full((4, 5), 0.9, np.float32)
+    prob[3, 4] = np.inf
+    prob[2, 2] = np.nan
+    _write_maps(folder, "00000000", depth, prob)
+    lines = []
+    out = DenseOutput(str(folder), warn=lines.append)
+    for _ in range(2):
+        got = out.depth("00000000", 0.5)
+    init, probf = (str(folder / "depths_mvsnet" / ("00000000" + s)) for s in ("_init.pfm", "_prob.pfm"))
+    assert lines == ["%s: 3 non-finite pixels (nan or inf) of 20, the first at row 1, column 1, treated as pixels "
+                     "without depth" % init,
+                     "%s: 2 non-finite pixels (nan or inf) of 20, the first at row 3, column 3, treated as pixels "
+                     "without depth" % probf]
+    expected = np.full((4, 5), 10, np.float32)
+    expected[0, :3] = expected[3, 4] = expected[2, 2] = 0
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_non_finite_network_maps_are_not_written(tmp_path):
+    from mvsnet.inference import outputs
+
+    depth = np.ones((4, 4, 1), np.float32)
+    prob = depth.copy()
+    prob[1, 1] = np.nan
+    outputs.check_view_maps(str(tmp_path), [3, 1, 2], {"init": depth, "prob": depth, "refined": None})
+    with pytest.raises(InputError) as info:
+        outputs.check_view_maps(str(tmp_path), [3, 1, 2, 3], {"init": depth, "prob": prob})
+    assert str(info.value) == (
+        "%s: not written: the network's probability map of reference view 3 holds 1 non-finite pixels (nan or "
+        "inf) of 16, the first at row 2, column 2; its inputs are view 3 and source view(s) 1, 2 "
+        "(images/%%08d.jpg, cams/%%08d_cam.txt)" % (tmp_path / "00000003_prob.pfm"))
+    assert os.listdir(tmp_path) == []
+
+
+def _truncated_copy(src, dst, fraction=0.5):
+    data = open(src, "rb").read()
+    with open(dst, "wb") as f:
+        f.write(data[:int(len(data) * fraction)])
+
+
+def test_images_that_do_not_decode_are_named(tmp_path):
+    from mvsnet import images
+
+    src = os.path.join(FIXTURES, "scene_tiny", "images", "00000000.jpg")
+    good, bad, bad2 = (str(tmp_path / n) for n in ("good.jpg", "bad.jpg", "bad2.jpg"))
+    shutil.copy(src, good)
+    _truncated_copy(src, bad)
+    _truncated_copy(src, bad2, 0.05)
+    assert images.decode_problem(good) is None
+    with pytest.raises(InputError, match=r"bad.jpg: cannot decode the image \(corrupt or truncated\?\): image file "
+                                         r"is truncated .*\(1 more image\(s\) do not decode: bad2.jpg\)$"):
+        images.check_all_decode([good, bad, good, bad2])
+    lines = []
+    assert images.decodable([good, bad], lines.append) == [good]
+    assert len(lines) == 1 and lines[0].startswith(bad + ": cannot decode") and lines[0].endswith("; left out")
+
+
+def test_reconstruct_leaves_out_photos_that_do_not_decode(tmp_path):
+    from mvsnet.colmap import sfm
+
+    src = os.path.join(FIXTURES, "scene_tiny", "images")
+    names = sorted(os.listdir(src))
+    for n in names:
+        shutil.copy(os.path.join(src, n), tmp_path / n)
+    _truncated_copy(os.path.join(src, names[1]), tmp_path / names[1])
+    lines = []
+    good = sfm.decodable_photos(str(tmp_path), names, sfm.SfmOptions(), lines.append)
+    assert good == [n for n in names if n != names[1]]
+    assert len(lines) == 1 and lines[0].startswith("  warning: %s: cannot decode" % (tmp_path / names[1]))
+    with pytest.raises(InputError, match=r"only 4 of 5 photos decode \(need 5\); the others are named above$"):
+        sfm.decodable_photos(str(tmp_path), names, sfm.SfmOptions(min_registered=5), lines.append)

@@ -63,6 +63,22 @@ def list_photos(image_dir):
     return names
 
 
+def decodable_photos(image_dir, names, options, log=print):
+    """The names of the photos that decode completely (:mod:`mvsnet.images`), checked before
+    structure from motion starts: one warning line per other photo, an InputError when
+    fewer than 2 (or ``options.min_registered``) remain."""
+    from mvsnet import images
+
+    paths = images.decodable([os.path.join(image_dir, n) for n in names],
+                             warn=lambda line: log("  warning: " + line))
+    good = [os.path.basename(p) for p in paths]
+    need = max(2, options.min_registered)
+    if len(good) < need:
+        raise InputError("only %d of %d photos decode (need %d); the others are named above"
+                         % (len(good), len(names), need), image_dir)
+    return good
+
+
 def _replace_dir(tmp, final):
     if os.path.isdir(final):
         shutil.rmtree(final)
@@ -77,7 +93,7 @@ def run_sfm(image_dir, sparse_dir, database_path, options, log=print):
 
     quiet_colmap(pycolmap)
     options.check()
-    names = list_photos(image_dir)
+    names = decodable_photos(image_dir, list_photos(image_dir), options, log)
     for path in (database_path,):
         if os.path.exists(path):
             os.remove(path)  # ours: a previous, interrupted run

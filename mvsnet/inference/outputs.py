@@ -11,6 +11,7 @@ import numpy as np
 from cameras import layout
 from cameras.atomic import write_bytes_atomic
 from cameras.camfile import write_cam
+from cameras.checks import describe_non_finite
 from cameras.errors import InputError
 from cameras.pfm import write_pfm
 
@@ -66,6 +67,25 @@ def complete(folder, ref_index):
     """Whether every file that a run without refinement writes for ``ref_index`` exists."""
     return all(os.path.isfile(path) for kind, path in output_paths(folder, ref_index).items()
                if kind != "refined")
+
+
+def check_view_maps(folder, view_ids, maps):
+    """InputError unless every map of one reference view is finite, before anything of it
+    is written: ``maps`` is {kind: array} ('init' depth, 'prob', 'refined'), ``view_ids``
+    the reference view then its source views. The error names the file not written and
+    the views whose images and cameras to look at."""
+    for kind, array in maps.items():
+        if array is None:
+            continue
+        problem = describe_non_finite(np.squeeze(array), "pixels")
+        if problem is not None:
+            ref, sources = view_ids[0], sorted(set(view_ids[1:]) - {view_ids[0]})
+            raise InputError("not written: the network's %s map of reference view %d holds %s; "
+                             "its inputs are view %d and source view(s) %s (images/%%08d.jpg, "
+                             "cams/%%08d_cam.txt)"
+                             % ({"init": "depth", "prob": "probability"}.get(kind, kind), ref, problem,
+                                ref, ", ".join(str(s) for s in sources) or "none"),
+                             output_paths(folder, ref)[kind])
 
 
 def write_view_outputs(folder, ref_index, depth, prob, scaled_ref_image, scaled_ref_cam, refined=None):

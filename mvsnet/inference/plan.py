@@ -17,7 +17,7 @@ from cameras import layout
 from cameras.camera import Camera
 from cameras.dense_folder import fill_missing_views, list_dense_folder, read_view_cams
 from cameras.errors import InputError
-from mvsnet import preprocess
+from mvsnet import images, preprocess
 from mvsnet.inference.prepare import image_size
 from mvsnet.network.spec import SAMPLE_SCALE, check_regularization, check_sample_scale, network_multiple
 from mvsnet.options import option
@@ -170,13 +170,16 @@ def plan_view_set(view_set, options):
 
 def plan_dense_folder(dense_folder, options):
     """Every view set of ``dense_folder`` (pair.txt order), checked up front: the folder
-    layout, pair.txt, every used image (readable header, large enough) and camera file
-    (well formed, with a depth range), and the network input size. Raises InputError
-    naming the file at fault."""
+    layout, pair.txt, every used image (readable header, large enough, decodes completely:
+    :func:`mvsnet.images.check_all_decode`) and camera file (well formed, numbers that pass
+    :mod:`cameras.checks`, with a depth range), and the network input size. Raises
+    InputError naming the file at fault."""
     options.check()
     view_sets = list_dense_folder(dense_folder, options.view_num)
     if not view_sets:
         raise InputError("lists no views: nothing to do", layout.pair_path(dense_folder))
-    return [plan_view_set(v, options) for v in view_sets]
+    plans = [plan_view_set(v, options) for v in view_sets]
+    images.check_all_decode([p for plan in plans for p in plan.image_paths])
+    return plans
 
 

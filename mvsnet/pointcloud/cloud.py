@@ -2,6 +2,7 @@
 The one route of depthfusion.py's built-in fusion and of reconstruct.py's last stage.
 """
 
+import logging
 import os
 import time
 
@@ -13,7 +14,7 @@ FUSION_MODES = ("fusibile", "consistency")
 
 def pointcloud(dense_folder, output=None, mode="fusibile", prob_threshold=0.8, disp_threshold=0.25,
                num_consistent=3, pixel_threshold=1.0, depth_threshold=0.01, allow_empty=True,
-               log=None):
+               log=None, warn=logging.warning):
     """Fuse ``dense_folder/depths_mvsnet`` and write the cloud as a binary PLY at ``output``
     (default ``DENSE/points_mvsnet/fused.ply``, :func:`cameras.layout.fused_ply`).
 
@@ -24,6 +25,8 @@ def pointcloud(dense_folder, output=None, mode="fusibile", prob_threshold=0.8, d
     num_consistent   views that must agree with a pixel
     allow_empty      False: InputError, and no file, when no point passes the thresholds
     log              called with progress lines (None: silent)
+    warn             called with one line per depth or probability map that holds
+                     non-finite pixels (those pixels get no depth)
 
     Returns (cloud :class:`mvsnet.pointcloud.fusion.FusedCloud`, output path, seconds).
     """
@@ -38,12 +41,12 @@ def pointcloud(dense_folder, output=None, mode="fusibile", prob_threshold=0.8, d
         from mvsnet.pointcloud import fusion
 
         cloud = fusion.fuse_dense_folder(dense_folder, prob_threshold, disp_threshold,
-                                         int(num_consistent), log=log)
+                                         int(num_consistent), log=log, warn=warn)
     else:
         from mvsnet.pointcloud import consistency
 
         cloud = consistency.fuse_dense_folder(dense_folder, prob_threshold, int(num_consistent),
-                                              pixel_threshold, depth_threshold, log=log)
+                                              pixel_threshold, depth_threshold, log=log, warn=warn)
     if not allow_empty and len(cloud.points) == 0:
         raise InputError("no point passed the thresholds (lower --prob_threshold or --num_consistent)")
     if not os.path.isdir(out_dir):

@@ -12,6 +12,7 @@ probability filter); its depth is the mean of its own depth and the agreeing rep
 depths; the point is that depth back-projected, with the reference pixel's colour.
 """
 
+import logging
 import os
 import time
 
@@ -66,14 +67,15 @@ def check(depth_ref, K_ref, E_ref, depth_src, K_src, E_src, pixel_threshold=1.0,
 
 
 def fuse_dense_folder(dense_folder, prob_threshold=0.8, num_consistent=3, pixel_threshold=1.0,
-                      depth_threshold=0.01, log=None):
+                      depth_threshold=0.01, log=None, warn=logging.warning):
     """Consistency-filtered points of every view of ``dense_folder`` (a :class:`FusedCloud`).
     Sources are the views pair.txt lists for each reference (views without depth maps are
-    skipped); memory: the reference and one source at a time."""
+    skipped); memory: the reference and one source at a time. ``warn`` gets one line per
+    map with non-finite pixels (those pixels have no depth)."""
     from mvsnet.pointcloud.views import DenseOutput
 
     start = time.time()
-    out = DenseOutput(dense_folder)
+    out = DenseOutput(dense_folder, warn)
     pairs = read_pair(layout.pair_path(out.dense_folder))
     ids = {}
     for name in out.names:

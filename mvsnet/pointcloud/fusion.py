@@ -33,6 +33,7 @@ exact bilinear weights (CUDA textures use 8-bit fractions); no normals (fusibile
 normals with normal_thresh 360 accept every view and are not written).
 """
 
+import logging
 import os
 import tempfile
 import time
@@ -391,10 +392,11 @@ def load_scratch(out, prob_threshold, scratch_dir):
 
 
 def fuse_dense_folder(dense_folder, prob_threshold=0.8, disp_threshold=0.25, num_consistent=3,
-                      log=None, workers=None):
+                      log=None, workers=None, warn=logging.warning):
     """fusibile-style fusion of ``dense_folder/depths_mvsnet``; returns a :class:`FusedCloud`.
-    The scratch file lives in ``dense_folder/points_mvsnet/`` (created if needed)."""
-    out = DenseOutput(dense_folder)
+    The scratch file lives in ``dense_folder/points_mvsnet/`` (created if needed). ``warn``
+    gets one line per map with non-finite pixels (those pixels have no depth)."""
+    out = DenseOutput(dense_folder, warn)
     point_folder = layout.point_folder(out.dense_folder)
     os.makedirs(point_folder, exist_ok=True)
     start = time.time()

@@ -15,6 +15,7 @@ The ``.dmb`` format: :mod:`cameras.dmb`; the dense folder's names: :mod:`cameras
 """
 
 import glob
+import logging
 import os
 import shlex
 import subprocess
@@ -47,10 +48,10 @@ def p_text(P):
     return "".join("".join(str(P[i][j]) + " " for j in range(4)) + "\n" for i in range(3)) + "\n"
 
 
-def export_gipuma(dense_folder, prob_threshold=0.8, log=print):
+def export_gipuma(dense_folder, prob_threshold=0.8, log=print, warn=logging.warning):
     """Write the probability-filtered maps and the fusibile input folder
     ``dense_folder/points_mvsnet`` as the original; returns the DenseOutput."""
-    out = DenseOutput(dense_folder)
+    out = DenseOutput(dense_folder, warn)
     point_folder = layout.point_folder(out.dense_folder)
     cam_folder = os.path.join(point_folder, "cams")
     image_folder = os.path.join(point_folder, "images")

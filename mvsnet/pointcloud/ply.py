@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from cameras.atomic import write_bytes_atomic
+from cameras.checks import check_finite_array
 from cameras.errors import InputError
 
 
@@ -66,7 +67,7 @@ def open_input(path, what="file"):
 def read_ply(path):
     """(points (N, 3) float64, colors (N, 3) uint8 or None, normals (N, 3) float32 or None)
     of the ``vertex`` element of any PLY file. InputError naming the file when it is
-    missing or not a PLY point cloud."""
+    missing, not a PLY point cloud, or a position or normal is nan or inf."""
     from plyfile import PlyData
 
     with open_input(path, "PLY file") as stream:
@@ -97,4 +98,7 @@ def _vertex_arrays(ply, path):
         colors = np.stack([v["red"], v["green"], v["blue"]], axis=1).astype(np.uint8)
     if {"nx", "ny", "nz"} <= names:
         normals = np.stack([v["nx"], v["ny"], v["nz"]], axis=1).astype(np.float32)
+    check_finite_array(points, path, "the vertex positions (x, y, z)", "values")
+    if normals is not None:
+        check_finite_array(normals, path, "the vertex normals (nx, ny, nz)", "values")
     return points, colors, normals

@@ -7,6 +7,7 @@ camera ``NAME.txt`` and the colour image ``NAME.jpg`` (test.py writes all four a
 depth-map resolution).
 """
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -14,8 +15,10 @@ import numpy as np
 
 from cameras import layout
 from cameras.camfile import read_cam
+from cameras.checks import describe_non_finite
 from cameras.errors import InputError
 from cameras.pfm import read_pfm
+from mvsnet.images import check_decodes
 
 
 @dataclass
@@ -50,9 +53,15 @@ def geometry(cam):
 
 
 class DenseOutput:
-    """Paths and readers of a dense folder's ``depths_mvsnet/``."""
+    """Paths and readers of a dense folder's ``depths_mvsnet/``.
 
-    def __init__(self, dense_folder):
+    ``warn`` is called with one line per map that holds non-finite pixels (once per
+    file; default ``logging.warning``); the lines are also kept in ``warnings``."""
+
+    def __init__(self, dense_folder, warn=logging.warning):
+        self.warn = warn
+        self.warnings = []
+        self._warned = set()
         self.dense_folder = os.fspath(dense_folder)
         if not os.path.isdir(self.dense_folder):
             raise InputError("dense folder does not exist" if not os.path.exists(self.dense_folder)
@@ -76,11 +85,26 @@ class DenseOutput:
         """The file of ``kind`` (a key of :data:`cameras.layout.DEPTH_FILES`) of view ``name``."""
         return layout.depth_file(self.depth_folder, name, kind)
 
+    def _map(self, name, kind):
+        """A map read with its non-finite pixels allowed, and a warning naming the file
+        and their count when it has any (once per file)."""
+        path = self.path(name, kind)
+        image = read_pfm(path, allow_non_finite=True)
+        problem = describe_non_finite(image, "pixels")
+        if problem is not None and path not in self._warned:
+            self._warned.add(path)
+            line = "%s: %s, treated as pixels without depth" % (path, problem)
+            self.warnings.append(line)
+            self.warn(line)
+        return image
+
     def depth(self, name, prob_threshold):
         """The depth map with 0 where the probability is below ``prob_threshold``, as the
-        original probability_filter (``depth[prob < threshold] = 0``), float32 (H, W)."""
-        depth = read_pfm(self.path(name, "init"))
-        prob = read_pfm(self.path(name, "prob"))
+        original probability_filter (``depth[prob < threshold] = 0``), float32 (H, W).
+        Pixels whose depth or probability is nan or inf are 0 too (no depth), each such
+        map named once through ``warn``."""
+        depth = self._map(name, "init")
+        prob = self._map(name, "prob")
         if depth.ndim != 2:
             raise InputError("expected a one-channel depth map, got %s" % (depth.shape,),
                              self.path(name, "init"))
@@ -88,6 +112,7 @@ class DenseOutput:
             raise InputError("probability map is %s but the depth map is %s"
                              % ("x".join(map(str, prob.shape[1::-1])), "x".join(map(str, depth.shape[::-1]))),
                              self.path(name, "prob"))
+        depth[~(np.isfinite(depth) & np.isfinite(prob))] = 0
         depth[prob < prob_threshold] = 0
         return depth
 
@@ -110,6 +135,7 @@ class DenseOutput:
         path = self.path(name, "image")
         if not os.path.isfile(path):
             raise InputError("missing image (test.py writes NAME.jpg next to the depth maps)", path)
+        check_decodes(path)   # OpenCV decodes a truncated JPEG with grey rows and a warning
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             raise InputError("not a readable image", path)
