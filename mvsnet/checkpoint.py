@@ -19,6 +19,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from cameras.checks import describe_non_finite
 from cameras.errors import InputError
 from mvsnet.weights import checkpoints_in
 
@@ -81,12 +82,25 @@ def read_tf1_checkpoint(prefix, with_slots=False):
     try:
         reader = tf.train.load_checkpoint(prefix)
         names = reader.get_variable_to_shape_map()
-        return {name: reader.get_tensor(name) for name in sorted(names)
-                if with_slots or is_model_variable(name)}
+        tensors = {name: reader.get_tensor(name) for name in sorted(names)
+                   if with_slots or is_model_variable(name)}
     except (tf.errors.OpError, ValueError, IndexError) as err:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError("unreadable checkpoint (truncated or corrupt?): %s" % message,
                               prefix) from None
+    for name, value in tensors.items():
+        check_weights_finite(name, value, prefix)
+    return tensors
+
+
+def check_weights_finite(name, value, source):
+    """CheckpointError naming the variable when a floating-point value is nan or inf."""
+    value = np.asarray(value)
+    if value.dtype.kind == "f":
+        problem = describe_non_finite(value.reshape(-1), "values")
+        if problem is not None:
+            raise CheckpointError("variable %s holds %s: a corrupt checkpoint, or training diverged"
+                                  % (name, problem.split(", the first")[0]), source)
 
 
 def match_variables(model, tf1_vars, source="checkpoint"):
@@ -164,6 +178,8 @@ def load_weights(model, path):
         except Exception as err:  # keras reports layout mismatches with many types
             raise CheckpointError("does not fit the %s model: %s"
                                   % (model.regularization, str(err).splitlines()[0]), path) from None
+        for weight in model.weights:
+            check_weights_finite(weight.path, weight.numpy(), path)
         return {"source": path, "format": "Keras weights", "matched": len(model.weights),
                 "dropped": 0, "global_step": None}
     return load_tf1_checkpoint(model, path)

@@ -433,3 +433,168 @@ def test_output_checks_reject_a_read_only_folder(tmp_path):
             checks.check_output_file(str(folder / "a.txt"), "--x")
     finally:
         folder.chmod(0o755)
+
+
+# ----------------------------------------------------------------------------- bad input files, every CLI
+
+DEPTHFUSION, COLMAP2MVSNET, VISUALIZE, RECONSTRUCT = (
+    os.path.join(ROOT, "mvsnet", s) for s in ("depthfusion.py", "colmap2mvsnet.py", "visualize.py", "reconstruct.py"))
+EVALUATE = os.path.join(ROOT, "tools", "evaluate.py")
+
+
+def _checksums(folder):
+    import hashlib
+
+    out = {}
+    for base, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(base, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def _edit_words(path, row, column, value):
+    """Replace word ``column`` of line ``row`` (both from 0) of a text file."""
+    lines = open(path).read().split("\n")
+    words = lines[row].split()
+    words[column] = value
+    lines[row] = " ".join(words)
+    open(path, "w").write("\n".join(lines))
+
+
+def _truncate(path, fraction=0.5):
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:int(len(data) * fraction)])
+
+
+def _nan_map(path, rows=slice(0, 3)):
+    from cameras.pfm import read_pfm, write_pfm
+
+    image = read_pfm(path)
+    image[rows] = np.nan
+    write_pfm(path, image)
+
+
+def _fused_scene(root):
+    """scene_tiny with the original test.py's outputs as its depths_mvsnet/."""
+    shutil.copytree(SCENE, root, ignore=shutil.ignore_patterns("gt"))
+    shutil.copytree(os.path.join(FIXTURES, "orig_test_gru"), os.path.join(root, "depths_mvsnet"))
+    return root
+
+
+def _colmap_workspace(root, binary=False):
+    from tools.synthetic import colmap as synthetic_colmap
+
+    synthetic_colmap.write_workspace(root, views=4, points=4, binary=binary)
+    return root
+
+
+def _photos(root):
+    os.makedirs(root)
+    for name in sorted(os.listdir(os.path.join(SCENE, "images"))):
+        shutil.copy(os.path.join(SCENE, "images", name), os.path.join(root, name))
+    return root
+
+
+# (id, script, make the input tree in ROOT -> nothing, args with {in}, the file the error names, problem)
+BAD_INPUTS = [
+    ("test-nan-intrinsic", TEST, lambda d: _edit_words(os.path.join(d, "cams", "00000002_cam.txt"), 7, 0, "nan"),
+     "cams/00000002_cam.txt", "intrinsic row 1 holds nan"),
+    ("test-zero-intrinsic", TEST, lambda d: _zero_intrinsic(d),
+     "cams/00000001_cam.txt", "intrinsic: the focal length fx (row 1, column 1) must be positive, found 0"),
+    ("test-inf-source-extrinsic", TEST, lambda d: _edit_words(os.path.join(d, "cams", "00000003_cam.txt"), 1, 3, "inf"),
+     "cams/00000003_cam.txt", "extrinsic row 1 holds inf"),
+    ("test-not-a-rotation", TEST, lambda d: _edit_words(os.path.join(d, "cams", "00000004_cam.txt"), 2, 1, "1.5"),
+     "cams/00000004_cam.txt", "extrinsic rotation (rows 1-3, columns 1-3) is not a rotation"),
+    ("test-truncated-image", TEST, lambda d: _truncate(os.path.join(d, "images", "00000002.jpg")),
+     "images/00000002.jpg", "cannot decode the image (corrupt or truncated?)"),
+    ("test-nan-pair-score", TEST, lambda d: _edit_words(os.path.join(d, "pair.txt"), 2, 2, "nan"),
+     "pair.txt", "must be a finite number, found 'nan'"),
+    ("fusion-truncated-map", DEPTHFUSION, lambda d: _truncate(os.path.join(d, "depths_mvsnet", "00000001_prob.pfm")),
+     "depths_mvsnet/00000001_prob.pfm", "PFM data size is wrong"),
+    ("fusion-inf-cam", DEPTHFUSION, lambda d: _edit_words(os.path.join(d, "depths_mvsnet", "00000002.txt"), 3, 3, "-inf"),
+     "depths_mvsnet/00000002.txt", "extrinsic row 3 holds -inf"),
+    ("fusion-truncated-colour", DEPTHFUSION, lambda d: _truncate(os.path.join(d, "depths_mvsnet", "00000003.jpg")),
+     "depths_mvsnet/00000003.jpg", "cannot decode the image"),
+    ("colmap-nan-camera", COLMAP2MVSNET, lambda d: _edit_words(os.path.join(d, "sparse", "cameras.txt"), 3, 4, "nan"),
+     "sparse/cameras.txt", "line 4: the parameters of camera 1 holds nan"),
+    ("colmap-truncated-images-bin", COLMAP2MVSNET, lambda d: _truncate(os.path.join(d, "sparse", "images.bin")),
+     "sparse/images.bin", "a wrong count or a truncated file"),
+    ("visualize-nan-map", VISUALIZE, lambda d: _nan_map(os.path.join(d, "depths_mvsnet", "00000000_init.pfm")),
+     "depths_mvsnet/00000000_init.pfm", "the map holds 120 non-finite pixels"),
+    ("evaluate-nan-ply", EVALUATE, lambda d: _nan_ply(d), "pred.ply", "the vertex positions (x, y, z) holds 1 non-finite"),
+    ("reconstruct-too-few-photos", RECONSTRUCT, lambda d: [_truncate(os.path.join(d, "photos", n))
+                                                           for n in sorted(os.listdir(os.path.join(d, "photos")))[1:]],
+     "photos", "only 1 of 5 photos decode (need 3); the others are named above"),
+]
+
+
+def _zero_intrinsic(d):
+    path = os.path.join(d, "cams", "00000001_cam.txt")
+    for row in (7, 8, 9):
+        for column in range(3):
+            _edit_words(path, row, column, "0")
+
+
+def _nan_ply(d):
+    from mvsnet.pointcloud.ply import write_ply
+
+    points = np.zeros((4, 3), np.float32)
+    points[2, 0] = np.nan
+    write_ply(os.path.join(d, "pred.ply"), points)
+    write_ply(os.path.join(d, "gt.ply"), np.ones((4, 3), np.float32))
+
+
+def _bad_input_tree(script, case, root):
+    """The input tree of a case and the command-line arguments."""
+    if script == TEST:
+        shutil.copytree(SCENE, root, ignore=shutil.ignore_patterns("gt"))
+        return ["--dense_folder", root, "--max_w", 160, "--max_h", 128, "--max_d", 32, "--view_num", 3]
+    if script in (DEPTHFUSION, VISUALIZE):
+        _fused_scene(root)
+        if script == VISUALIZE:
+            return [os.path.join(root, "depths_mvsnet", "00000000_init.pfm"), "--output", os.path.join(root, "x.png")]
+        return ["--dense_folder", root]
+    if script == COLMAP2MVSNET:
+        _colmap_workspace(root, binary="bin" in case)
+        return ["--dense_folder", root, "--test"]
+    if script == EVALUATE:
+        os.makedirs(root)
+        return ["points", os.path.join(root, "pred.ply"), os.path.join(root, "gt.ply")]
+    _photos(os.path.join(root, "photos"))
+    return ["--images", os.path.join(root, "photos"), "--workspace", os.path.join(os.path.dirname(root), "ws")]
+
+
+@pytest.mark.parametrize("case,script,make_bad,named,problem", BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_files_end_every_cli_in_one_line(tmp_path, case, script, make_bad, named, problem):
+    """Exit 1, the last line ``error: PATH: problem`` naming the bad file, no traceback, the
+    inputs unchanged; test.py fails before TensorFlow is imported (no model is built)."""
+    root = str(tmp_path / "input")
+    args = _bad_input_tree(script, case, root)
+    make_bad(root)
+    before = _checksums(root)
+    proc = run(script, *args)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and os.path.join(root, named) in last and problem in last, last
+    assert _checksums(root) == before
+    if script == TEST:
+        assert "checkpoint:" not in proc.stdout and not os.path.exists(os.path.join(root, "depths_mvsnet"))
+
+
+def test_depthfusion_names_maps_with_nan_pixels_and_fuses_the_rest(tmp_path):
+    root = _fused_scene(str(tmp_path / "scene"))
+    _nan_map(os.path.join(root, "depths_mvsnet", "00000001_init.pfm"), slice(0, 2))
+    before = _checksums(os.path.join(root, "depths_mvsnet"))
+    proc = run(DEPTHFUSION, "--dense_folder", root, "--prob_threshold", 0.01, "--num_consistent", 1)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == ["warning: %s: 80 non-finite pixels (nan or inf) of 1280, the first at row 1, column 1, "
+                        "treated as pixels without depth" % os.path.join(root, "depths_mvsnet", "00000001_init.pfm")]
+    assert _checksums(os.path.join(root, "depths_mvsnet")) == before
+    from mvsnet.pointcloud.ply import read_ply
+
+    points = read_ply(os.path.join(root, "points_mvsnet", "fused.ply"))[0]
+    assert len(points) > 1000 and np.isfinite(points).all()

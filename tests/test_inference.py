@@ -482,10 +482,16 @@ def test_network_size_and_crop_errors(tmp_path):
 
 
 def test_truncated_image_fails_when_decoded(tmp_path):
+    """Found by the plan (every image decodes before the network starts), and by the
+    reader when the file is cut after planning."""
     folder = make_scene(tmp_path)
     path = folder / "images" / "00000001.jpg"
-    path.write_bytes(path.read_bytes()[:2000])  # header intact, data cut
     plans = plan.plan_dense_folder(str(folder), options())
+    path.write_bytes(path.read_bytes()[:2000])  # header intact, data cut
+    with pytest.raises(InputError) as info:
+        plan.plan_dense_folder(str(folder), options())
+    assert str(info.value).startswith(str(path) + ": cannot decode the image (corrupt or truncated?): image file "
+                                      "is truncated")
     with pytest.raises(InputError) as info:
         prepare.prepare_view_set(plans[0], options())
     assert str(info.value).startswith(str(path) + ": cannot decode image")
@@ -511,14 +517,14 @@ def test_run_errors_write_nothing(tmp_path):
     assert str(info.value).startswith(str(ckpt_dir / "model.ckpt-100000"))
     assert "\n" not in str(info.value)
     assert not (folder / "depths_mvsnet").exists()
-    # an image whose data is cut: found while reading, before any output of that view
+    # an image whose data is cut: found by the plan, before the network and any output
     path = folder / "images" / "00000000.jpg"
     path.write_bytes(path.read_bytes()[:2000])
     before = digest_inputs(folder)
     with pytest.raises(InputError) as info:
         pipeline.run(str(folder), CKPT["GRU"], STEP, options(), log=lambda _: None)
-    assert str(info.value).startswith(str(path) + ": cannot decode image")
-    assert os.listdir(folder / "depths_mvsnet") == []
+    assert str(info.value).startswith(str(path) + ": cannot decode the image")
+    assert not (folder / "depths_mvsnet").exists()
     assert digest_inputs(folder) == before
 
 

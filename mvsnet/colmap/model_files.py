@@ -169,8 +169,9 @@ def _pose(fail, what, q, t):
         fail("%s has a pose that is not finite (rotation %s, translation %s)"
              % (what, " ".join("%g" % v for v in q), " ".join("%g" % v for v in t)))
     norm = math.sqrt(sum(v * v for v in q))
-    if not norm > 1e-12:
-        fail("%s has a zero rotation quaternion" % what)
+    if not 1e-6 < norm < 1e6:
+        fail("%s has a degenerate rotation quaternion (norm %g; COLMAP writes unit quaternions)"
+             % (what, norm))
 
 
 def _cross_check(model, paths, fail_file):
