@@ -598,3 +598,35 @@ def test_depthfusion_names_maps_with_nan_pixels_and_fuses_the_rest(tmp_path):
 
     points = read_ply(os.path.join(root, "points_mvsnet", "fused.ply"))[0]
     assert len(points) > 1000 and np.isfinite(points).all()
+
+
+def test_inference_non_finite_map_is_an_error_naming_the_views(scene, monkeypatch):
+    """A map that comes out non-finite (here: injected) is not written; the error names the
+    file, the reference view and its source views; the view before it is complete."""
+    import tensorflow as tf
+
+    from mvsnet.inference import pipeline
+
+    calls = []
+
+    def network_function(model, options, refinement=False):
+        def network(images, image_stats, cams, cache=None):
+            calls.append(1)
+            depth = np.full((1, 32, 40, 1), 600, np.float32)
+            prob = np.full((1, 32, 40, 1), 0.5, np.float32)
+            if len(calls) == 2:
+                depth[0, 5:7, :3] = np.nan
+            return {"depth": tf.constant(depth), "prob": tf.constant(prob)}
+        return network
+
+    monkeypatch.setattr(pipeline, "network_function", network_function)
+    options = plan.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8)
+    lines = []
+    with pytest.raises(InputError) as info:
+        pipeline.run(str(scene), None, None, options, model=_stub_model("GRU"), log=lines.append)
+    folder = scene / "depths_mvsnet"
+    assert str(info.value) == (
+        "%s: not written: the network's depth map of reference view 1 holds 6 non-finite pixels (nan or inf) of "
+        "1280, the first at row 6, column 1; its inputs are view 1 and source view(s) 2, 0 (images/%%08d.jpg, "
+        "cams/%%08d_cam.txt)" % (folder / "00000001_init.pfm"))
+    assert sorted(os.listdir(folder)) == ["00000000.jpg", "00000000.txt", "00000000_init.pfm", "00000000_prob.pfm"]

@@ -42,7 +42,7 @@ HANG_SECONDS = 120
 
 
 def fuzz(examples=EXAMPLES):
-    return settings(max_examples=examples, deadline=None,
+    return settings(max_examples=examples, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
 

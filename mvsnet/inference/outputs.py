@@ -79,7 +79,8 @@ def check_view_maps(folder, view_ids, maps):
             continue
         problem = describe_non_finite(np.squeeze(array), "pixels")
         if problem is not None:
-            ref, sources = view_ids[0], sorted(set(view_ids[1:]) - {view_ids[0]})
+            ref = view_ids[0]
+            sources = [v for v in dict.fromkeys(view_ids[1:]) if v != ref]   # pair.txt order
             raise InputError("not written: the network's %s map of reference view %d holds %s; "
                              "its inputs are view %d and source view(s) %s (images/%%08d.jpg, "
                              "cams/%%08d_cam.txt)"
