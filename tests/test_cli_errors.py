@@ -605,7 +605,7 @@ def test_inference_non_finite_map_is_an_error_naming_the_views(scene, monkeypatc
     file, the reference view and its source views; the view before it is complete."""
     import tensorflow as tf
 
-    from mvsnet.inference import pipeline
+    from mvsnet.inference import network as net, pipeline
 
     calls = []
 
@@ -619,7 +619,7 @@ def test_inference_non_finite_map_is_an_error_naming_the_views(scene, monkeypatc
             return {"depth": tf.constant(depth), "prob": tf.constant(prob)}
         return network
 
-    monkeypatch.setattr(pipeline, "network_function", network_function)
+    monkeypatch.setattr(net, "network_function", network_function)
     options = plan.Options(view_num=3, max_d=32, max_w=160, max_h=128, interval_scale=0.8)
     lines = []
     with pytest.raises(InputError) as info:

@@ -150,6 +150,9 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
             out = {k: v.numpy() for k, v in out.items()}
             batch_plans = plans[done:done + len(view_sets)]
             for b, item in enumerate(view_sets):
+                outputs.check_view_maps(folder, batch_plans[b].view_ids,
+                                        {"init": out["depth"][b], "prob": out["prob"][b],
+                                         "refined": out["refined"][b] if "refined" in out else None})
                 written += outputs.write_view_outputs(
                     folder, item.ref_index, out["depth"][b], out["prob"][b], item.scaled_ref_image,
                     item.scaled_cams[0], refined=out["refined"][b] if "refined" in out else None)
