@@ -28,7 +28,7 @@ EXTRAS = {
 }
 # The test suite's own tools; the "test" extra (the README's install command) adds every
 # optional extra, so that the suite tests them all.
-TEST_TOOLS = ["pytest", "hypothesis"]
+TEST_TOOLS = ["pytest", "hypothesis", "pytest-xdist"]
 
 setup(
     name="rmvsnet-tf2",
