@@ -1,4 +1,4 @@
-"""TF1 checkpoints of the original code <-> Keras weights of :class:`mvsnet.network.model.RMVSNet`.
+"""TF1 checkpoints of the original code <-> Keras weights of the networks of :mod:`mvsnet.network.model`.
 
 The released models (``tf_model_19307/GRU/model.ckpt-100000``, ``3DCNNs/...``) are read
 directly with TensorFlow's checkpoint reader: no TF1 graph and no ``.meta`` file.
@@ -58,7 +58,7 @@ def tf1_name(relative_path):
 
 
 def model_tf1_names(model):
-    """{TF1 name: Keras variable} for every weight of ``model`` (an RMVSNet)."""
+    """{TF1 name: Keras variable} for every weight of ``model`` (an RMVSNet or MVSNet)."""
     table = {}
     for block_name, block in model.blocks().items():
         for weight in block.weights:

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tolerances as tol
 
 from mvsnet import checkpoint as ck
-from mvsnet.network.model import RMVSNet
+from mvsnet.network.model import build_model
 
 BLOCKS = os.path.join(os.path.dirname(__file__), "fixtures", "blocks")
 
@@ -42,7 +42,7 @@ def _load_blocks(model, stored, blocks, prefix=""):
 @pytest.mark.parametrize("tower,key,prefix,count", [
     ("UniNetDS2", "uninet_bn", "", 36), ("UniNetDS2GN", "uninet_gn", "gn/", 22)])
 def test_uninet_towers(ref, stored, tower, key, prefix, count):
-    model = RMVSNet(regularization="3DCNNs", feature_tower=tower)
+    model = build_model("3DCNNs", feature_tower=tower)
     assert _load_blocks(model, stored, ["feature_tower"], prefix) == count
     out = tf.function(lambda x: model.feature_tower(x))(ref["image"]).numpy()
     assert out.shape == (1, 16, 20, 32)
@@ -50,7 +50,7 @@ def test_uninet_towers(ref, stored, tower, key, prefix, count):
 
 
 def test_depth_refine(ref, stored):
-    model = RMVSNet(regularization="3DCNNs", refinement=True)
+    model = build_model("3DCNNs", refinement=True)
     assert _load_blocks(model, stored, ["refine_net"]) == 11
     refined = tf.function(model.depth_refine)(ref["depth"], ref["image"], int(ref["depth_num"]),
                                               ref["depth_start"], ref["depth_interval"]).numpy()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mvsnet import checkpoint as ck
-from mvsnet.network.model import RMVSNet
+from mvsnet.network.model import build_model
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 GRU_CKPT = os.path.join(FIXTURES, "ckpt_gru", "model.ckpt-100000")
@@ -17,7 +17,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def gru():
-    return RMVSNet(regularization="GRU")
+    return build_model("GRU")
 
 
 def test_name_table_covers_every_weight_once(gru):
@@ -27,7 +27,7 @@ def test_name_table_covers_every_weight_once(gru):
     assert "conv_gru2/Output/output_conv/bias" in names
     assert "2dconv5_0/kernel" in names and "2dconv5_0/gn/beta" in names
     assert "prob_conv/kernel" in names and "conv10_2/kernel" in names
-    three_d = ck.model_tf1_names(RMVSNet(regularization="3DCNNs", refinement=True))
+    three_d = ck.model_tf1_names(build_model("3DCNNs", refinement=True))
     assert "3dconv4_0/bn/moving_variance" in three_d and "3dconv6_2/kernel" in three_d
     assert "refine_conv0/bn/moving_mean" in three_d and "refine_conv3/bias" in three_d
     assert "refine_conv0/bn/gamma" not in three_d      # the original's refine BN has no scale
@@ -56,7 +56,7 @@ def test_slots_and_global_step_are_dropped(tmp_path, gru):
     ck.write_tf1_checkpoint(prefix, _with_slots(tensors))
     assert sorted(os.listdir(tmp_path)) == ["model.ckpt-42.data-00000-of-00001", "model.ckpt-42.index"]
     assert set(ck.read_tf1_checkpoint(prefix)) == set(tensors)
-    model = RMVSNet(regularization="GRU")
+    model = build_model("GRU")
     summary = ck.load_weights(model, prefix)
     assert summary["dropped"] == 2 * len(tensors) + 1 and summary["global_step"] == 42
 
@@ -67,7 +67,7 @@ def _broken(tmp_path, gru, edit):
     prefix = str(tmp_path / "model.ckpt-1")
     ck.write_tf1_checkpoint(prefix, tensors)
     with pytest.raises(ck.CheckpointError) as err:
-        ck.load_weights(RMVSNet(regularization="GRU"), prefix)
+        ck.load_weights(build_model("GRU"), prefix)
     assert "\n" not in str(err.value) and str(err.value).startswith(prefix + ": ")
     return str(err.value)
 
@@ -89,7 +89,7 @@ def test_wrong_shape_is_reported(tmp_path, gru):
 
 def test_checkpoint_of_the_other_network(gru):
     with pytest.raises(ck.CheckpointError, match="a GRU checkpoint, but the model is 3DCNNs"):
-        ck.load_weights(RMVSNet(regularization="3DCNNs"), GRU_CKPT)
+        ck.load_weights(build_model("3DCNNs"), GRU_CKPT)
 
 
 def test_missing_and_truncated_checkpoints(tmp_path, gru):
@@ -108,7 +108,7 @@ def test_keras_weights_round_trip(tmp_path, gru):
     ck.load_weights(gru, GRU_CKPT)
     path = str(tmp_path / "gru.weights.h5")
     ck.save_weights(gru, path)
-    other = RMVSNet(regularization="GRU")
+    other = build_model("GRU")
     summary = ck.load_weights(other, path)
     assert summary["format"] == "Keras weights"
     for a, b in zip(gru.weights, other.weights):

@@ -6,7 +6,7 @@ import pytest
 from mvsnet.network import convgru, cost_regularization, feature_towers, loss, norms, refinement
 from mvsnet.network.cost_volume import variance_cost
 from mvsnet.network.depth_regression import probability_map
-from mvsnet.network.model import RMVSNet
+from mvsnet.network.model import MVSNet, RMVSNet, build_model
 
 
 def test_group_norm_matches_numpy_with_g_equals_c_over_8():
@@ -77,12 +77,16 @@ def test_layer_config_round_trips(make):
 
 
 def test_model_config_round_trips():
-    model = RMVSNet(regularization="3DCNNs", refinement=True, batch_stats=False, warp="gather")
-    clone = RMVSNet.from_config(model.get_config())
+    model = build_model("3DCNNs", refinement=True, batch_stats=False, warp="gather")
+    clone = MVSNet.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     assert len(clone.weights) == len(model.weights)
     with pytest.raises(ValueError, match="regularization must be one of"):
-        RMVSNet(regularization="LSTM")
+        build_model("LSTM")
+    gru = RMVSNet(warp="gather")
+    assert RMVSNet.from_config(gru.get_config()).get_config() == gru.get_config()
+    assert (gru.regularization, sorted(gru.blocks()), sorted(model.blocks())) == \
+        ("GRU", ["feature_tower", "gru"], ["feature_tower", "refine_net", "reg_net"])
 
 
 def test_variance_cost_is_the_population_variance_over_views():
@@ -128,7 +132,7 @@ def test_regression_loss_by_hand():
     ((1, 3, 64, 72, 3), (1, 3, 2, 4, 4), "image W = 72: the GRU network needs a multiple of 16"),
 ])
 def test_model_checks_input_shapes_on_entry(images, cams, message):
-    model = RMVSNet("GRU")
+    model = RMVSNet()
     with pytest.raises(ValueError) as info:
         model.winner_take_all(np.zeros(images, np.float32), np.zeros(cams, np.float32), 4,
                               np.ones(1, np.float32), np.full(1, 2.0, np.float32))

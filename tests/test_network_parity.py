@@ -11,7 +11,7 @@ import pytest
 import tolerances as tol
 
 from mvsnet import checkpoint
-from mvsnet.network.model import RMVSNet
+from mvsnet.network.model import build_model
 from tools import parity
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -29,7 +29,7 @@ _models = {}
 
 def _model(regularization):
     if regularization not in _models:
-        model = RMVSNet(regularization=regularization)
+        model = build_model(regularization)
         checkpoint.load_weights(model, CKPT[regularization])
         _models[regularization] = model
     return _models[regularization]

@@ -96,9 +96,9 @@ def test_shipped_files_have_the_sha256_of_the_readme():
 
 def test_shipped_weights_fit_the_gru_model_variable_for_variable():
     from mvsnet import checkpoint as ck
-    from mvsnet.network.model import RMVSNet
+    from mvsnet.network.model import build_model
 
-    model = RMVSNet(regularization="GRU")
+    model = build_model("GRU")
     summary = ck.load_tf1_checkpoint(model, SHIPPED)
     stored = ck.read_tf1_checkpoint(SHIPPED)
     assert summary["matched"] == len(stored) == len(model.weights) == 126
@@ -238,7 +238,7 @@ def test_an_explicit_path_is_read_as_before(tmp_path):
 
 def test_convert_checkpoint_converts_the_shipped_weights(tmp_path):
     from mvsnet import checkpoint as ck
-    from mvsnet.network.model import RMVSNet
+    from mvsnet.network.model import build_model
 
     output = str(tmp_path / "rmvsnet_gru.weights.h5")
     run = run_script("tools/convert_checkpoint.py", ["--ckpt", SHIPPED, "--regularization", "GRU",
@@ -246,7 +246,7 @@ def test_convert_checkpoint_converts_the_shipped_weights(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "126 model variables matched, 799365 parameters" in run.stdout
     assert "global_step 100000" in run.stdout
-    model = RMVSNet(regularization="GRU")
+    model = build_model("GRU")
     summary = ck.load_weights(model, output)
     assert summary["format"] == "Keras weights" and summary["matched"] == 126
     stored = ck.read_tf1_checkpoint(SHIPPED)

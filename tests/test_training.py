@@ -11,7 +11,7 @@ import tolerances as tol
 import keras
 from mvsnet import checkpoint as ck
 from mvsnet.training import step as train_step
-from mvsnet.network.model import RMVSNet
+from mvsnet.network.model import build_model
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 CKPT = {"GRU": os.path.join(FIXTURES, "ckpt_gru", "model.ckpt-100000"),
@@ -64,7 +64,7 @@ def test_training_path_matches_original_graph(regularization):
     float noise (tests/tolerances.py; the first-convolution kernel's gradient is ill-conditioned)."""
     with np.load(REFS[regularization]) as f:
         ref = {k: f[k] for k in f.files}
-    model = RMVSNet(regularization=regularization)
+    model = build_model(regularization)
     ck.load_weights(model, CKPT[regularization])
     names = [k[len("grad/"):] for k in ref if k.startswith("grad/")]
     assert names
@@ -80,7 +80,7 @@ def test_training_path_matches_original_graph(regularization):
 
 
 def test_loss_and_grads_default_is_every_trainable_variable():
-    model = RMVSNet(regularization="3DCNNs")
+    model = build_model("3DCNNs")
     with pytest.raises(KeyError):
         train_step.loss_and_grads(model, np.zeros((1, 2, 32, 32, 3)), np.zeros((1, 2, 2, 4, 4)),
                                 np.zeros((1, 8, 8, 1)), 4, ["no/such/variable"])
@@ -90,7 +90,7 @@ def _expected_layout(regularization):
     """Names of the original checkpoint: model variables, two RMSProp slots per trainable
     variable and global_step (the fixture checkpoints are slot-free copies of it)."""
     stored = ck.read_tf1_checkpoint(CKPT[regularization], with_slots=True)
-    model = RMVSNet(regularization=regularization)
+    model = build_model(regularization)
     trainable = {id(v) for v in model.trainable_variables}
     names = set(stored)
     for name, var in ck.model_tf1_names(model).items():
@@ -102,7 +102,7 @@ def _expected_layout(regularization):
 @pytest.mark.parametrize("regularization", ["GRU", "3DCNNs"])
 def test_snapshot_has_the_original_layout_and_round_trips(tmp_path, regularization):
     names, stored = _expected_layout(regularization)
-    model = RMVSNet(regularization=regularization)
+    model = build_model(regularization)
     opt = train_step.make_optimizer()
     opt.build(model.trainable_variables)
     ck.load_weights(model, CKPT[regularization])
@@ -122,14 +122,14 @@ def test_snapshot_has_the_original_layout_and_round_trips(tmp_path, regularizati
         assert fh.readline().strip() == 'model_checkpoint_path: "model.ckpt-1234"'
 
     # test.py's loader reads it
-    other = RMVSNet(regularization=regularization)
+    other = build_model(regularization)
     summary = ck.load_weights(other, prefix)
     assert summary["global_step"] == 1234
     for a, b in zip(model.weights, other.weights):
         assert np.array_equal(a.numpy(), b.numpy())
 
     # resuming restores weights, slots and step
-    fresh = RMVSNet(regularization=regularization)
+    fresh = build_model(regularization)
     fresh_opt = train_step.make_optimizer()
     fresh_opt.build(fresh.trainable_variables)
     restored = train_step.restore_snapshot(fresh, fresh_opt, prefix)
@@ -141,7 +141,7 @@ def test_snapshot_has_the_original_layout_and_round_trips(tmp_path, regularizati
 
 
 def test_restore_without_slots_keeps_fresh_slots():
-    model = RMVSNet(regularization="GRU")
+    model = build_model("GRU")
     opt = train_step.make_optimizer()
     opt.build(model.trainable_variables)
     restored = train_step.restore_snapshot(model, opt, CKPT["GRU"])   # slot-free fixture
@@ -151,7 +151,7 @@ def test_restore_without_slots_keeps_fresh_slots():
 
 
 def test_restore_rejects_a_checkpoint_of_the_other_network(tmp_path):
-    model = RMVSNet(regularization="3DCNNs")
+    model = build_model("3DCNNs")
     opt = train_step.make_optimizer()
     opt.build(model.trainable_variables)
     with pytest.raises(ck.CheckpointError, match="GRU"):

@@ -5,7 +5,7 @@
 
 Reads the checkpoint directly (no TF1 graph, no .meta), drops optimizer slots and
 global_step, checks that every model variable is there with the right shape, and
-writes a ``.weights.h5`` file for :class:`mvsnet.network.model.RMVSNet` (atomically; its folder
+writes a ``.weights.h5`` file for the network of :func:`mvsnet.network.model.build_model` (atomically; its folder
 must exist and be writable, which is checked before the checkpoint is read).  Bad input:
 one line ``error: PATH: problem`` on stderr, exit code 1.  The library is
 :mod:`mvsnet.checkpoint`; test.py uses the same code to read TF1 checkpoints directly.
@@ -31,8 +31,8 @@ def main(argv):
     checks.check_output_file(FLAGS.output, "--output")   # before the checkpoint is read
     quiet_tf.import_tensorflow()
     from mvsnet import checkpoint
-    from mvsnet.network.model import RMVSNet
-    model = RMVSNet(regularization=FLAGS.regularization, refinement=FLAGS.refinement)
+    from mvsnet.network.model import build_model
+    model = build_model(FLAGS.regularization, refinement=FLAGS.refinement)
     summary = checkpoint.load_tf1_checkpoint(model, FLAGS.ckpt)
     checkpoint.save_weights(model, FLAGS.output)
     print("converted %s (%s, global_step %s)" % (FLAGS.ckpt, FLAGS.regularization, summary["global_step"]))

@@ -224,13 +224,13 @@ def main(argv):
     cli.reject_extra_arguments(argv)
     quiet_tf.import_tensorflow()
     from mvsnet import checkpoint
-    from mvsnet.network.model import RMVSNet
+    from mvsnet.network.model import build_model
     if not FLAGS.reference or not FLAGS.ckpt:
         raise InputError("--reference and --ckpt are required")
     ref = load_reference(FLAGS.reference, FLAGS.regularization)
     if FLAGS.output:    # written at the end: checked before the run
         checks.check_output_file(FLAGS.output, "--output")
-    model = RMVSNet(regularization=FLAGS.regularization)
+    model = build_model(FLAGS.regularization)
     checkpoint.load_weights(model, FLAGS.ckpt)
     out = run_port(model, ref)
     if FLAGS.output:

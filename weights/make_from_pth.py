@@ -129,7 +129,7 @@ def check_layout(tensors):
     from mvsnet import checkpoint
     from mvsnet.network.model import RMVSNet
 
-    checkpoint.match_variables(RMVSNet(regularization="GRU"), tensors, source="converted .pth")
+    checkpoint.match_variables(RMVSNet(), tensors, source="converted .pth")
 
 
 def write_checkpoint(out_folder, tensors):

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from mvsnet import checkpoint as ck
-from mvsnet.network.model import build_model, centre_view
+from mvsnet.network.model import build_model, centre_view, depth_range
 
 
 PLANE_CHUNK = 4
@@ -105,8 +105,8 @@ class FeatureCache:
 class InferenceNetwork:
     """The network of test.py in two compiled pieces: ``tower`` (one view's uint8 image and
     centring -> its (B, h, w, 32) features) and ``depth`` (the features of a view set and
-    its cameras -> the maps, :meth:`RMVSNet.winner_take_all_features` or
-    :meth:`RMVSNet.soft_argmin_features`). Same values as one graph over the view set:
+    its cameras -> the maps, :meth:`mvsnet.network.model.RMVSNet.sweep` or
+    :meth:`mvsnet.network.model.MVSNet.sweep`). Same values as one graph over the view set:
     the towers of a view set ran one after the other there too
     (``extract_features(sequential=True)``).
 
@@ -133,21 +133,18 @@ class InferenceNetwork:
 
         @tf.function(input_signature=depth_spec)
         def depth(ref_feature, src_features, cams, ref_image=None, ref_stats=None):
-            depth_start = tf.reshape(cams[:, 0, 1, 3, 0], [-1])
-            depth_interval = tf.reshape(cams[:, 0, 1, 3, 1], [-1])
+            planes = depth_range(cams)
             if options.regularization == "GRU":
-                depth_num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
-                depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
-                depth, prob = model.winner_take_all_features(
-                    ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                    inverse_depth=options.inverse_depth, exact=options.exact, chunk=PLANE_CHUNK)
+                depth, prob = model.sweep(ref_feature, src_features, cams, planes.num, planes.start,
+                                          planes.end, inverse_depth=options.inverse_depth,
+                                          exact=options.exact, chunk=PLANE_CHUNK)
                 return {"depth": depth, "prob": prob}
-            depth, prob, _ = model.soft_argmin_features(ref_feature, src_features, cams, max_d,
-                                                        depth_start, depth_interval, memory_saving=True)
+            depth, prob, _ = model.sweep(ref_feature, src_features, cams, max_d, planes.start,
+                                         planes.interval, memory_saving=True)
             out = {"depth": depth, "prob": prob}
             if refine:
                 ref = centre_view(ref_image[:, None], ref_stats[:, None], 0)
-                out["refined"] = model.depth_refine(depth, ref, max_d, depth_start, depth_interval)
+                out["refined"] = model.depth_refine(depth, ref, max_d, planes.start, planes.interval)
             return out
 
         self.tower, self.depth = tower, depth

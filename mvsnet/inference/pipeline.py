@@ -103,7 +103,7 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     log                   called with one line per event (progress, summary)
     plans                 the view sets from :func:`mvsnet.inference.plan.plan_dense_folder`
                           when already planned
-    model                 an RMVSNet with its weights already loaded (then the checkpoint
+    model                 a network of build_model with its weights already loaded (then the checkpoint
                           is not read; its compiled graph is reused across calls)
 
     Everything that can be checked is checked before anything is written; InputError names

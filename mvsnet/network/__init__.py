@@ -9,5 +9,6 @@
     refinement           MVSNet: depth map refinement (RefineNet)
     norms                group / batch / layer norm and normalised convolutions
     loss                 training losses and accuracies
-    model                RMVSNet: composes the blocks into the original's inference modes
+    model                the shared plane sweep (PlaneSweepNetwork) and the two networks that
+                         compose the blocks into the original's modes: RMVSNet (GRU), MVSNet (3DCNNs)
 """

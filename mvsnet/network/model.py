@@ -1,4 +1,10 @@
-"""R-MVSNet / MVSNet inference modes on one shared feature and cost-volume preamble.
+"""R-MVSNet and MVSNet: one shared plane sweep, two regularisations.
+
+:class:`PlaneSweepNetwork` holds what both networks share: the input checks, the feature
+tower of every view, the homographies of the depth planes and the variance cost of a plane.
+:class:`RMVSNet` (``regularization='GRU'``) regularises the planes one after the other with
+the convolutional GRU; :class:`MVSNet` (``'3DCNNs'``) regularises the whole cost volume with
+the 3D U-Net and may refine the depth map. :func:`build_model` builds either by name.
 
 Inputs at the network boundary are those of the original graph:
 
@@ -6,18 +12,23 @@ Inputs at the network boundary are those of the original graph:
   or the raw images (uint8 or float, 0-255) with ``image_stats`` (B, V, 2, 3), each view's
   centring mean and denominator: the network then centres each view when its tower starts
   (:func:`centre_view`, bit for bit the original's preprocessing);
-* ``cams`` (B, V, 2, 4, 4): cameras scaled to the 1/4 feature map (original layout);
+* ``cams`` (B, V, 2, 4, 4): cameras scaled to the 1/4 feature map (original layout; the
+  reference view's depth range in ``cams[:, 0, 1, 3]``, :func:`depth_range`);
 * ``depth_start``, ``depth_interval``, ``depth_end`` (B,), ``depth_num`` an int or
   int tensor.
 
 Modes (original names in brackets):
 
 * :meth:`RMVSNet.winner_take_all` [inference_winner_take_all] streams over the depth
-  planes with the GRU: memory does not grow with the number of planes;
+  planes with the GRU: memory does not grow with the number of planes; its sweep from
+  features is :meth:`RMVSNet.sweep` (:meth:`RMVSNet.sweep_exact`, :meth:`RMVSNet.sweep_fast`);
 * :meth:`RMVSNet.prob_volume_recurrent` [inference_prob_recurrent] (GRU training);
-* :meth:`RMVSNet.soft_argmin` [inference; ``memory_saving=True``: inference_mem] (3DCNNs);
-* :meth:`RMVSNet.depth_refine` [depth_refine].
+* :meth:`MVSNet.soft_argmin` [inference; ``memory_saving=True``: inference_mem] (3DCNNs),
+  from features :meth:`MVSNet.sweep`;
+* :meth:`MVSNet.depth_refine` [depth_refine].
 """
+
+from typing import NamedTuple
 
 import keras
 import tensorflow as tf
@@ -33,84 +44,79 @@ from mvsnet.network.refinement import RefineNet
 from mvsnet.network.spec import REGULARIZATIONS, network_multiple
 
 
+class DepthRange(NamedTuple):
+    """The reference view's depth range of a batch of cameras (:func:`depth_range`)."""
 
-class RMVSNet(keras.Model):
-    """R-MVSNet (``regularization='GRU'``) or MVSNet (``'3DCNNs'``).
+    start: tf.Tensor      # (B,) depth of the first plane
+    interval: tf.Tensor   # (B,) depth between planes
+    num: tf.Tensor        # int32 scalar: planes of the first reference camera (as the original)
+    end: tf.Tensor        # (B,) depth of the last of ``num`` planes: start + (num - 1) * interval
+    max: tf.Tensor        # (B,) the cam file's fourth value (DEPTH_MAX), when it has one
 
-    Sub-blocks: ``feature_tower`` (shared by every view), ``gru`` or ``reg_net``, and
-    ``refine_net`` when ``refinement``.  ``batch_stats=True`` keeps the original's
-    batch-statistics BatchNorm at test time; ``warp='gather'`` selects the original's
-    unused gather-based warp instead of ``tf.contrib.image.transform``.
+
+def depth_range(cams):
+    """The depth range of the reference view, ``cams[:, 0, 1, 3, :]`` of (B, V, 2, 4, 4)
+    cameras, as the original's test.py and validate.py slice it: a :class:`DepthRange`."""
+    cams = tf.convert_to_tensor(cams, tf.float32)
+    start, interval = cams[:, 0, 1, 3, 0], cams[:, 0, 1, 3, 1]
+    num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
+    end = start + (tf.cast(num, tf.float32) - 1) * interval
+    return DepthRange(start, interval, num, end, cams[:, 0, 1, 3, 3])
+
+
+class PlaneSweepNetwork(keras.Model):
+    """What R-MVSNet and MVSNet share: input checks, the feature tower (``feature_tower``,
+    one for every view), the plane homographies and the variance cost of a plane. A
+    subclass adds its regulariser (:meth:`make_blocks`), its Keras entry point (``call``) and
+    its sweep from features to depth (``sweep``).
+
+    ``batch_stats=True`` keeps the original's batch-statistics BatchNorm at test time;
+    ``warp='gather'`` selects the original's unused gather-based warp instead of
+    ``tf.contrib.image.transform``.
     """
 
-    def __init__(self, regularization="GRU", feature_tower="UNetDS2GN", refinement=False,
-                 batch_stats=True, warp="transform", **kwargs):
+    regularization = None   # "GRU" or "3DCNNs", set by the subclass
+    refinement = False
+
+    def __init__(self, feature_tower="UNetDS2GN", batch_stats=True, warp="transform", **kwargs):
         kwargs.setdefault("name", "rmvsnet")
         super().__init__(**kwargs)
-        if regularization not in REGULARIZATIONS:
-            raise ValueError("regularization must be one of %s, got %r" % (REGULARIZATIONS, regularization))
         if warp not in ("transform", "gather"):
             raise ValueError("warp must be 'transform' or 'gather', got %r" % (warp,))
-        self.regularization = regularization
         self.feature_tower_kind = feature_tower
-        self.refinement = refinement
         self.batch_stats = batch_stats
         self.warp = warp
         self._warp_fn = hg.warp_transform if warp == "transform" else hg.warp_gather
         self.feature_tower = feature_tower_named(feature_tower, batch_stats)
-        if regularization == "GRU":
-            self.gru = GRURegularizer(name="gru")
-        else:
-            self.reg_net = RegNetUS0(batch_stats=batch_stats, name="reg_net")
-        if refinement:
-            self.refine_net = RefineNet(batch_stats=batch_stats, name="refine_net")
+        self.make_blocks()
         self.build()
 
     # ------------------------------------------------------------------ keras plumbing
+    def make_blocks(self):
+        """Create the subclass's blocks (attributes named as in :meth:`blocks`)."""
+        raise NotImplementedError
+
+    def build_blocks(self):
+        """Create the subclass's weights by running its blocks once on tiny inputs."""
+        raise NotImplementedError
+
     def build(self, input_shape=None):
         """Create every weight by running each block once on a tiny input."""
         if self.built:
             return
         self.feature_tower(tf.zeros([1, 32, 32, 3]))
-        if self.regularization == "GRU":
-            cost = tf.zeros([1, 8, 8, 32])
-            self.gru(cost, self.gru.initial_states(cost))
-        else:
-            self.reg_net(tf.zeros([1, 8, 8, 8, 32]))
-        if self.refinement:
-            self.refine_net(tf.zeros([1, 8, 8, 3]), tf.zeros([1, 8, 8, 1]))
+        self.build_blocks()
         self.built = True
 
     def blocks(self):
         """The top-level blocks, by name (the unit of the checkpoint name table)."""
-        out = {"feature_tower": self.feature_tower}
-        if self.regularization == "GRU":
-            out["gru"] = self.gru
-        else:
-            out["reg_net"] = self.reg_net
-        if self.refinement:
-            out["refine_net"] = self.refine_net
-        return out
+        return {"feature_tower": self.feature_tower}
 
     def get_config(self):
-        return {**super().get_config(), "regularization": self.regularization,
-                "feature_tower": self.feature_tower_kind, "refinement": self.refinement,
+        return {**super().get_config(), "feature_tower": self.feature_tower_kind,
                 "batch_stats": self.batch_stats, "warp": self.warp}
 
-    def call(self, inputs, training=False):
-        """Keras entry point: the training-path output of the configured network.
-
-        inputs: dict with images, cams, depth_start, depth_interval and (static int)
-        depth_num.  GRU: probability volume (B, D, H, W, 1); 3DCNNs: (depth, prob).
-        """
-        args = (inputs["images"], inputs["cams"], inputs["depth_num"],
-                inputs["depth_start"], inputs["depth_interval"])
-        if self.regularization == "GRU":
-            return self.prob_volume_recurrent(*args, training=training)
-        depth, prob, _ = self.soft_argmin(*args, training=training)
-        return depth, prob
-
-    # ------------------------------------------------------------------ shared preamble
+    # ------------------------------------------------------------------ the shared sweep
     def check_inputs(self, images, cams, image_stats=None):
         """ValueError unless images are (B, V, H, W, 3) with H, W multiples of the network's
         multiple (16 for GRU, 32 for 3DCNNs), cams are (B, V, 2, 4, 4) and image_stats, when
@@ -177,18 +183,32 @@ class RMVSNet(keras.Model):
         warped = [self._warp_fn(f, h[:, d]) for f, h in zip(src_features, homographies)]
         return variance_cost(ref_feature, warped, memory_saving)
 
-    def cost_volume(self, ref_feature, src_features, homographies, depth_num, memory_saving=False):
-        """The full (B, D, h, w, 32) cost volume, one plane at a time."""
-        planes = tf.TensorArray(tf.float32, size=depth_num)
 
-        def body(d, planes):
-            cost = self.plane_cost(ref_feature, src_features, homographies, d, memory_saving)
-            return d + 1, planes.write(d, cost)
+class RMVSNet(PlaneSweepNetwork):
+    """R-MVSNet: the planes regularised one after the other by the convolutional GRU
+    (``gru``), winner-take-all at test time, a probability volume in training."""
 
-        _, planes = tf.while_loop(lambda d, _: d < depth_num, body, [tf.constant(0), planes])
-        return tf.transpose(planes.stack(), [1, 0, 2, 3, 4])
+    regularization = "GRU"
 
-    # ------------------------------------------------------------------ R-MVSNet (GRU)
+    def make_blocks(self):
+        self.gru = GRURegularizer(name="gru")
+
+    def build_blocks(self):
+        cost = tf.zeros([1, 8, 8, 32])
+        self.gru(cost, self.gru.initial_states(cost))
+
+    def blocks(self):
+        return {**super().blocks(), "gru": self.gru}
+
+    def call(self, inputs, training=False):
+        """Keras entry point: the training-path probability volume (B, D, H, W, 1).
+
+        inputs: dict with images, cams, depth_start, depth_interval and (static int)
+        depth_num."""
+        return self.prob_volume_recurrent(inputs["images"], inputs["cams"], inputs["depth_num"],
+                                          inputs["depth_start"], inputs["depth_interval"],
+                                          training=training)
+
     def winner_take_all(self, images, cams, depth_num, depth_start, depth_end, inverse_depth=True,
                         exact=True, chunk=8, image_stats=None):
         """Streaming GRU inference: depth of the most probable plane and its probability.
@@ -197,33 +217,78 @@ class RMVSNet(keras.Model):
         depth_end, sampled in inverse depth (default, as test.py) or linearly.
         Returns depth (B, h, w, 1), prob (B, h, w, 1).
 
-        ``exact=True``: the original graph's formulation, one plane at a time.
+        ``exact=True``: the original graph's formulation (:meth:`sweep_exact`).
         ``exact=False``: the same network reorganised for speed and memory: the towers'
         full-resolution decoder convolution without its concatenation
-        (``UNetDS2GN(low_memory=True)``), and the planes swept in chunks of ``chunk``: the
-        warps and variances of a chunk in one XLA-compiled gather
-        (:func:`mvsnet.network.cost_volume.variance_cost_planes`) and the first GRU layer's
-        convolutions on the cost as one batched convolution
-        (:meth:`GRURegularizer.cost_part`); only the convolutions on the hidden states stay
-        in the sequential loop.  Equal up to float rounding (order of sums, fused
-        multiply-adds); memory grows with ``chunk``, not with the number of planes.
+        (``UNetDS2GN(low_memory=True)``) and the chunked sweep (:meth:`sweep_fast`).
+        Equal up to float rounding (order of sums, fused multiply-adds).
         """
         self.check_inputs(images, cams, image_stats)
         ref_feature, src_features = self.extract_features(images, sequential=True,
                                                           image_stats=image_stats, low_memory=not exact)
-        return self.winner_take_all_features(ref_feature, src_features, cams, depth_num, depth_start,
-                                             depth_end, inverse_depth, exact, chunk)
+        return self.sweep(ref_feature, src_features, cams, depth_num, depth_start, depth_end,
+                          inverse_depth, exact, chunk)
 
-    def winner_take_all_features(self, ref_feature, src_features, cams, depth_num, depth_start,
-                                 depth_end, inverse_depth=True, exact=True, chunk=8):
+    def sweep(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
+              inverse_depth=True, exact=True, chunk=8):
         """:meth:`winner_take_all` on features already extracted: ref_feature (B, h, w, 32),
         src_features [(B, h, w, 32)] * (V-1) (e.g. reused across view sets: a view's features
-        depend on its image only). Same returns."""
+        depend on its image only). :meth:`sweep_exact` or :meth:`sweep_fast`; same returns."""
+        if exact:
+            return self.sweep_exact(ref_feature, src_features, cams, depth_num, depth_start,
+                                    depth_end, inverse_depth)
+        return self.sweep_fast(ref_feature, src_features, cams, depth_num, depth_start, depth_end,
+                               inverse_depth, chunk)
+
+    def sweep_exact(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
+                    inverse_depth=True):
+        """The original graph's sweep: each plane's warps, variance and GRU step in turn."""
+        planes = self._planes(cams, depth_num, depth_start, depth_end, inverse_depth)
+
+        def body(d, states, *best):
+            cost = self.plane_cost(ref_feature, src_features, planes.homographies, d)
+            reg_cost, states = self.gru(cost, states)
+            return (d + 1, states) + planes.update(d, reg_cost, *best)
+
+        return self._winner_take_all(ref_feature, planes, body)
+
+    def sweep_fast(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
+                   inverse_depth=True, chunk=8):
+        """The fast sweep: the planes in chunks of ``chunk``, the warps and variances of a
+        chunk in one XLA-compiled gather (:func:`mvsnet.network.cost_volume.variance_cost_planes`)
+        and the first GRU layer's convolutions on the cost as one batched convolution
+        (:meth:`GRURegularizer.cost_part`); only the convolutions on the hidden states stay
+        in the sequential loop. Memory grows with ``chunk``, not with the number of planes."""
+        planes = self._planes(cams, depth_num, depth_start, depth_end, inverse_depth)
+        depth_num = planes.num
+
+        def body(start, states, *best):
+            # the costs of planes start .. start + chunk - 1 (past the last: repeats of it,
+            # computed but not swept) and their first-layer convolutions, batched
+            indices = tf.minimum(start + tf.range(chunk), depth_num - 1)
+            chunk_homographies = [tf.gather(h, indices, axis=1) for h in planes.homographies]
+            costs = variance_cost_planes(ref_feature, src_features, chunk_homographies)
+            shape = tf.shape(costs)
+            parts = self.gru.cost_part(tf.reshape(costs, tf.concat([[-1], shape[2:]], 0)))
+            parts = tf.reshape(parts, tf.concat([shape[:2], tf.shape(parts)[1:]], 0))
+
+            def plane_body(k, states, *best):
+                reg_cost, states = self.gru.step_split(parts[:, k], states)
+                return (k + 1, states) + planes.update(start + k, reg_cost, *best)
+
+            out = tf.while_loop(lambda k, *_: k < tf.minimum(chunk, depth_num - start), plane_body,
+                                [tf.constant(0), states] + list(best), parallel_iterations=1)
+            return (start + chunk,) + tuple(out[1:])
+
+        return self._winner_take_all(ref_feature, planes, body)
+
+    def _planes(self, cams, depth_num, depth_start, depth_end, inverse_depth):
+        """The planes of a winner-take-all sweep: their homographies and the update of the
+        running best (:class:`_Planes`)."""
         depth_num = tf.cast(depth_num, tf.int32)
         depth_start = tf.convert_to_tensor(depth_start, tf.float32)
         depth_end = tf.convert_to_tensor(depth_end, tf.float32)
         planes_minus_one = tf.cast(depth_num, tf.float32) - 1
-        # 1. homographies of every plane (features given)
         if inverse_depth:
             depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
             inv_start, inv_end = 1.0 / depth_start, 1.0 / depth_end
@@ -237,46 +302,15 @@ class RMVSNet(keras.Model):
 
             def plane_depth(d_idx):
                 return depth_start + d_idx * depth_interval
-        homographies = self.sweep_homographies(cams, depths)
+        return _Planes(depth_num, self.sweep_homographies(cams, depths), plane_depth)
 
-        # 2. sweep: GRU-regularised cost of one plane at a time, keep the best
-        def update(d, reg_cost, depth_image, max_prob, exp_sum):
-            prob = tf.exp(reg_cost)
-            plane = tf.reshape(plane_depth(tf.cast(d, tf.float32)), [-1, 1, 1, 1])
-            better = tf.cast(max_prob < prob, tf.float32)
-            max_prob = better * prob + (1 - better) * max_prob
-            depth_image = better * plane + (1 - better) * depth_image
-            return depth_image, max_prob, exp_sum + prob
-
-        def body(d, states, *best):
-            cost = self.plane_cost(ref_feature, src_features, homographies, d)
-            reg_cost, states = self.gru(cost, states)
-            return (d + 1, states) + update(d, reg_cost, *best)
-
-        def chunk_body(start, states, *best):
-            # the costs of planes start .. start + chunk - 1 (past the last: repeats of it,
-            # computed but not swept) and their first-layer convolutions, batched
-            planes = tf.minimum(start + tf.range(chunk), depth_num - 1)
-            chunk_homographies = [tf.gather(h, planes, axis=1) for h in homographies]
-            costs = variance_cost_planes(ref_feature, src_features, chunk_homographies)
-            shape = tf.shape(costs)
-            parts = self.gru.cost_part(tf.reshape(costs, tf.concat([[-1], shape[2:]], 0)))
-            parts = tf.reshape(parts, tf.concat([shape[:2], tf.shape(parts)[1:]], 0))
-
-            def plane_body(k, states, *best):
-                reg_cost, states = self.gru.step_split(parts[:, k], states)
-                return (k + 1, states) + update(start + k, reg_cost, *best)
-
-            out = tf.while_loop(lambda k, *_: k < tf.minimum(chunk, depth_num - start), plane_body,
-                                [tf.constant(0), states] + list(best), parallel_iterations=1)
-            return (start + chunk,) + tuple(out[1:])
-
+    def _winner_take_all(self, ref_feature, planes, body):
+        """Run ``body`` (d, states, depth, max_prob, exp_sum) -> the next, from plane 0 while
+        d < depth_num; the winner's depth and probability, (B, h, w, 1) each."""
         zeros = tf.zeros_like(ref_feature[..., :1])
         loop_vars = [tf.constant(0), self.gru.initial_states(ref_feature), zeros, zeros, zeros]
         _, _, depth_image, max_prob, exp_sum = tf.while_loop(
-            lambda d, *_: d < depth_num, body if exact else chunk_body, loop_vars,
-            parallel_iterations=1)
-        # 3. probability of the winner
+            lambda d, *_: d < planes.num, body, loop_vars, parallel_iterations=1)
         return depth_image, max_prob / (exp_sum + 1e-7)
 
     def prob_volume_recurrent(self, images, cams, depth_num, depth_start, depth_interval,
@@ -300,7 +334,63 @@ class RMVSNet(keras.Model):
         volume = tf.transpose(reg_costs.stack(), [1, 0, 2, 3, 4])
         return tf.nn.softmax(volume, axis=1)
 
-    # ------------------------------------------------------------------ MVSNet (3DCNNs)
+
+class _Planes(NamedTuple):
+    """The planes of one winner-take-all sweep (:meth:`RMVSNet._planes`)."""
+
+    num: tf.Tensor
+    homographies: list
+    plane_depth: object
+
+    def update(self, d, reg_cost, depth_image, max_prob, exp_sum):
+        """The running best after plane ``d``: (depth_image, max_prob, exp_sum)."""
+        prob = tf.exp(reg_cost)
+        plane = tf.reshape(self.plane_depth(tf.cast(d, tf.float32)), [-1, 1, 1, 1])
+        better = tf.cast(max_prob < prob, tf.float32)
+        max_prob = better * prob + (1 - better) * max_prob
+        depth_image = better * plane + (1 - better) * depth_image
+        return depth_image, max_prob, exp_sum + prob
+
+
+class MVSNet(PlaneSweepNetwork):
+    """MVSNet: the whole cost volume regularised by the 3D U-Net (``reg_net``), soft argmin
+    depth; with ``refinement``, the depth refinement network (``refine_net``)."""
+
+    regularization = "3DCNNs"
+
+    def __init__(self, refinement=False, **kwargs):
+        self.refinement = refinement
+        super().__init__(**kwargs)
+
+    def make_blocks(self):
+        self.reg_net = RegNetUS0(batch_stats=self.batch_stats, name="reg_net")
+        if self.refinement:
+            self.refine_net = RefineNet(batch_stats=self.batch_stats, name="refine_net")
+
+    def build_blocks(self):
+        self.reg_net(tf.zeros([1, 8, 8, 8, 32]))
+        if self.refinement:
+            self.refine_net(tf.zeros([1, 8, 8, 3]), tf.zeros([1, 8, 8, 1]))
+
+    def blocks(self):
+        out = {**super().blocks(), "reg_net": self.reg_net}
+        if self.refinement:
+            out["refine_net"] = self.refine_net
+        return out
+
+    def get_config(self):
+        return {**super().get_config(), "refinement": self.refinement}
+
+    def call(self, inputs, training=False):
+        """Keras entry point: the training-path (depth, prob), (B, h, w, 1) each.
+
+        inputs: dict with images, cams, depth_start, depth_interval and (static int)
+        depth_num."""
+        depth, prob, _ = self.soft_argmin(inputs["images"], inputs["cams"], inputs["depth_num"],
+                                          inputs["depth_start"], inputs["depth_interval"],
+                                          training=training)
+        return depth, prob
+
     def soft_argmin(self, images, cams, depth_num, depth_start, depth_interval, training=False,
                     memory_saving=False, image_stats=None):
         """3D-CNN regularisation, soft argmin depth and its 4-plane probability.
@@ -312,13 +402,13 @@ class RMVSNet(keras.Model):
         self.check_inputs(images, cams, image_stats)
         ref_feature, src_features = self.extract_features(images, training=training,
                                                           image_stats=image_stats)
-        return self.soft_argmin_features(ref_feature, src_features, cams, depth_num, depth_start,
-                                         depth_interval, training, memory_saving)
+        return self.sweep(ref_feature, src_features, cams, depth_num, depth_start,
+                          depth_interval, training, memory_saving)
 
-    def soft_argmin_features(self, ref_feature, src_features, cams, depth_num, depth_start,
-                             depth_interval, training=False, memory_saving=False):
-        """:meth:`soft_argmin` on features already extracted (see
-        :meth:`winner_take_all_features`). Same returns."""
+    def sweep(self, ref_feature, src_features, cams, depth_num, depth_start, depth_interval,
+              training=False, memory_saving=False):
+        """:meth:`soft_argmin` on features already extracted (see :meth:`RMVSNet.sweep`).
+        Same returns."""
         depth_start = tf.convert_to_tensor(depth_start, tf.float32)
         depth_interval = tf.convert_to_tensor(depth_interval, tf.float32)
         depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
@@ -334,6 +424,17 @@ class RMVSNet(keras.Model):
         prob = probability_map(prob_volume, depth, depth_start, depth_interval)
         return depth, prob, prob_volume
 
+    def cost_volume(self, ref_feature, src_features, homographies, depth_num, memory_saving=False):
+        """The full (B, D, h, w, 32) cost volume, one plane at a time."""
+        planes = tf.TensorArray(tf.float32, size=depth_num)
+
+        def body(d, planes):
+            cost = self.plane_cost(ref_feature, src_features, homographies, d, memory_saving)
+            return d + 1, planes.write(d, cost)
+
+        _, planes = tf.while_loop(lambda d, _: d < depth_num, body, [tf.constant(0), planes])
+        return tf.transpose(planes.stack(), [1, 0, 2, 3, 4])
+
     def depth_refine(self, init_depth, image, depth_num, depth_start, depth_interval,
                      training=False):
         """Refine a depth map with the reference image (normalised depth residual)."""
@@ -346,6 +447,10 @@ class RMVSNet(keras.Model):
                                             align_corners=False, half_pixel_centers=False)
         refined = self.refine_net(resized, norm_depth, training=training)
         return refined * depth_scale + depth_start
+
+
+NETWORKS = {"GRU": RMVSNet, "3DCNNs": MVSNet}
+"""The network class of each --regularization."""
 
 
 def centre_view(images, image_stats, i):
@@ -363,8 +468,12 @@ def centre_view(images, image_stats, i):
     return (tf.cast(images[:, i], tf.float32) - mean) / denominator
 
 
-def build_model(regularization, refinement=False):
-    """The network the original test.py / train.py build for ``regularization`` ('GRU' or
-    '3DCNNs'); refinement exists only for 3DCNNs (the original ignores it for GRU)."""
-    return RMVSNet(regularization=regularization,
-                   refinement=bool(refinement and regularization == "3DCNNs"))
+def build_model(regularization, refinement=False, **kwargs):
+    """The network the original test.py / train.py build for ``regularization`` ('GRU':
+    :class:`RMVSNet`, '3DCNNs': :class:`MVSNet`); refinement exists only for 3DCNNs (the
+    original ignores it for GRU). ``kwargs``: feature_tower, batch_stats, warp, name."""
+    if regularization not in REGULARIZATIONS:
+        raise ValueError("regularization must be one of %s, got %r" % (REGULARIZATIONS, regularization))
+    if regularization == "3DCNNs":
+        return MVSNet(refinement=bool(refinement), **kwargs)
+    return RMVSNet(**kwargs)

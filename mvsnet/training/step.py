@@ -1,15 +1,15 @@
 """The training step of the original ``mvsnet/train.py`` as a library.
 
     from mvsnet.training import step as train_step
-    model = RMVSNet("GRU")
+    model = build_model("GRU")
     optimizer = train_step.make_optimizer(base_lr=0.001, stepvalue=10000, gamma=0.9)
     step = train_step.TrainStep(model, optimizer, max_d=128)
     metrics = step(images, cams, depth_image)       # one RMSProp update
 
 Pieces, in the order of the original graph:
 
-* :func:`depth_range` -- depth_start / depth_interval of the reference camera
-  (``cams[:, 0, 1, 3, 0]`` / ``[..., 1]``), as train.py slices them;
+* :func:`mvsnet.network.model.depth_range` -- depth_start / depth_interval of the reference
+  camera (``cams[:, 0, 1, 3, 0]`` / ``[..., 1]``), as train.py slices them;
 * :func:`compute_loss` -- network + loss: GRU ``prob_volume_recurrent`` + classification
   loss; 3DCNNs ``soft_argmin`` (+ ``depth_refine``) + regression loss, ``(loss0 + loss1) / 2``
   with refinement;
@@ -44,6 +44,7 @@ import tensorflow as tf
 from cameras.atomic import write_bytes_atomic
 from mvsnet import checkpoint as ck
 from mvsnet.network import loss as mvs_loss
+from mvsnet.network.model import depth_range
 
 MS_SLOT = "RMSProp"      # TF1 slot name of the mean square (created first)
 MOM_SLOT = "RMSProp_1"   # TF1 slot name of the momentum
@@ -51,12 +52,6 @@ METRIC_KEYS = ("loss", "less_one", "less_three")
 
 
 # ---------------------------------------------------------------------------- loss
-
-def depth_range(cams):
-    """(depth_start, depth_interval), each (B,), of the reference cameras."""
-    cams = tf.convert_to_tensor(cams, tf.float32)
-    return cams[:, 0, 1, 3, 0], cams[:, 0, 1, 3, 1]
-
 
 def compute_loss(model, images, cams, depth_image, depth_num):
     """Forward pass and loss of the original training graph.
@@ -72,7 +67,8 @@ def compute_loss(model, images, cams, depth_image, depth_num):
     images = tf.convert_to_tensor(images, tf.float32)
     cams = tf.convert_to_tensor(cams, tf.float32)
     depth_image = tf.convert_to_tensor(depth_image, tf.float32)
-    depth_start, depth_interval = depth_range(cams)
+    planes = depth_range(cams)
+    depth_start, depth_interval = planes.start, planes.interval
     if model.regularization == "GRU":
         volume = model.prob_volume_recurrent(images, cams, depth_num, depth_start, depth_interval)
         total, mae, less_one, less_three, depth = mvs_loss.mvsnet_classification_loss(

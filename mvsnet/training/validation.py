@@ -32,7 +32,7 @@ from mvsnet import checks
 from mvsnet.network import loss as mvs_loss
 from mvsnet.training import data
 from mvsnet.weights import resolve_checkpoint
-from mvsnet.network.model import RMVSNet
+from mvsnet.network.model import build_model, depth_range
 
 def _has_refinement(regularization, checkpoint_path):
     """True for a 3DCNNs TF1 checkpoint trained with refinement: the original restored
@@ -52,17 +52,14 @@ def make_evaluator(model, max_d, inverse_depth):
 
     @tf.function          # one trace per batch size (the last batch may be smaller)
     def evaluate(images, cams, gt):
-        depth_start = cams[:, 0, 1, 3, 0]
-        depth_interval = cams[:, 0, 1, 3, 1]
+        planes = depth_range(cams)
+        depth_start, depth_interval = planes.start, planes.interval
         if model.regularization == "3DCNNs":
             depth, _, _ = model.soft_argmin(images, cams, max_d, depth_start, depth_interval)
         else:
-            depth_num = tf.cast(cams[0, 0, 1, 3, 2], tf.int32)
-            if inverse_depth:
-                depth_end = cams[:, 0, 1, 3, 3]
-            else:
-                depth_end = depth_start + (tf.cast(depth_num, tf.float32) - 1) * depth_interval
-            depth, _ = model.winner_take_all(images, cams, depth_num, depth_start, depth_end,
+            # inverse depth: up to the cam file's DEPTH_MAX, as the original validate.py
+            depth_end = planes.max if inverse_depth else planes.end
+            depth, _ = model.winner_take_all(images, cams, planes.num, depth_start, depth_end,
                                              inverse_depth=inverse_depth)
         interval = tf.ones_like(depth_interval) if inverse_depth else depth_interval
         rows = [mvs_loss.mvsnet_regression_loss(depth[b:b + 1], gt[b:b + 1], interval[b:b + 1])
@@ -92,8 +89,8 @@ def validate(config, warn=logging.warning, out=print):
     if config.validation_result_path:   # written at the very end: checked before the run
         checks.check_output_file(config.validation_result_path, "--validation_result_path", append=True)
     out("Validation sample number: %d" % len(samples))
-    model = RMVSNet(regularization=config.regularization,
-                    refinement=_has_refinement(config.regularization, checkpoint_path))
+    model = build_model(config.regularization,
+                        refinement=_has_refinement(config.regularization, checkpoint_path))
     ck.load_weights(model, checkpoint_path)
     out("Pre-trained model restored from %s" % checkpoint_path)
     evaluate = make_evaluator(model, config.max_d, config.inverse_depth)
