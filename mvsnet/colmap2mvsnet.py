@@ -16,29 +16,20 @@ The computation is mvsnet.colmap.convert.
 from absl import flags
 
 from cameras.errors import InputError
-from mvsnet import cli
+from mvsnet import cli, options
+from mvsnet.colmap import convert
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
-    """The original's flags (names and defaults) and the fixes, off by default."""
+    """The original's flags (names and defaults) and the fixes, off by default: the conversion
+    options generated from :class:`mvsnet.colmap.convert.Options`, plus where to read and write."""
     flags.DEFINE_string("dense_folder", None, "COLMAP dense workspace: images/ and sparse/.")
-    flags.DEFINE_integer("max_d", 0, "DEPTH_NUM of every view; 0: estimated per view from "
-                         "inverse depth (the original's default).")
-    flags.DEFINE_float("interval_scale", 1, "DEPTH_INTERVAL is divided by this.")
-    flags.DEFINE_float("theta0", 5, "View selection: best triangulation angle (degrees).")
-    flags.DEFINE_float("sigma1", 1, "View selection: spread below theta0 (degrees).")
-    flags.DEFINE_float("sigma2", 10, "View selection: spread above theta0 (degrees).")
+    options.define_flags(convert.Options)
     flags.DEFINE_bool("test", False, "Compute and print only; write nothing.")
-    flags.DEFINE_bool("convert_format", False, "Re-encode the images as JPEG (else their bytes "
-                      "are copied, whatever their format, as the original).")
     flags.DEFINE_string("output_folder", None, "Write images/, cams/ and pair.txt here instead "
                         "of into --dense_folder (keeps the COLMAP workspace untouched).")
-    flags.DEFINE_bool("exclude_reference", False, "Never list a view as its own source (the "
-                      "original does, with score 0, when there are fewer than 11 views).")
-    flags.DEFINE_bool("full_precision", False, "Write the depth line with every digit (the "
-                      "original writes %f: 6 decimals).")
     flags.DEFINE_bool("allow_distorted", False, "Accept distorted camera models, ignoring the "
                       "distortion as the original did (wrong cameras: undistort instead).")
 
@@ -47,13 +38,8 @@ def main(argv):
     cli.reject_extra_arguments(argv)
     if not FLAGS.dense_folder:
         raise InputError("--dense_folder is required")
-    from mvsnet.colmap import convert
-
-    options = convert.Options(
-        max_d=FLAGS.max_d, interval_scale=FLAGS.interval_scale, theta0=FLAGS.theta0,
-        sigma1=FLAGS.sigma1, sigma2=FLAGS.sigma2, convert_format=FLAGS.convert_format,
-        exclude_reference=FLAGS.exclude_reference, full_precision=FLAGS.full_precision)
-    convert.convert(FLAGS.dense_folder, options, output_folder=FLAGS.output_folder,
+    convert.convert(FLAGS.dense_folder, options.from_flags(convert.Options, FLAGS),
+                    output_folder=FLAGS.output_folder,
                     test=FLAGS.test, allow_distorted=FLAGS.allow_distorted)
 
 

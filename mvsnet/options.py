@@ -28,17 +28,18 @@ _DEFINE = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFI
            str: flags.DEFINE_string}
 
 
-def option(default, help=None, flag=True):  # noqa: A002  (absl's own parameter name)
+def option(default, help=None, flag=True, choices=None):  # noqa: A002  (absl's own parameter name)
     """A dataclass field with its flag's help text.
 
     Args:
         default: the default value (the original's, where the original has the flag).
         help: the flag's help text (required when ``flag`` is True).
         flag: False for a field that no flag sets directly (the CLI fills it in).
+        choices: the allowed values of a str option (an absl enum flag).
     """
     if flag and not help:
         raise ValueError("an option with a flag needs a help text")
-    return dataclasses.field(default=default, metadata={"help": help, "flag": flag})
+    return dataclasses.field(default=default, metadata={"help": help, "flag": flag, "choices": choices})
 
 
 def _flag_type(field):
@@ -62,6 +63,10 @@ def define_flags(config_cls, flag_values=flags.FLAGS):
 
     The flags belong to the calling module (the CLI), so that its ``--help`` lists them."""
     for field in flag_fields(config_cls):
+        if field.metadata.get("choices"):
+            flags.DEFINE_enum(field.name, field.default, field.metadata["choices"],
+                              field.metadata["help"], flag_values=flag_values)
+            continue
         _DEFINE[_flag_type(field)](field.name, field.default, field.metadata["help"],
                                    flag_values=flag_values)
 

@@ -26,6 +26,7 @@ from cameras import layout
 from cameras.errors import InputError
 from mvsnet.colmap import convert
 from mvsnet.colmap import sfm as sfm_stage
+from mvsnet.network.spec import check_max_d, check_view_num
 from mvsnet.options import option
 
 NETWORK_MULTIPLE = 32
@@ -63,10 +64,8 @@ class PipelineOptions:
     def check(self):
         if self.max_w < NETWORK_MULTIPLE or self.max_h < NETWORK_MULTIPLE:
             raise InputError("--max_w and --max_h must be at least %d" % NETWORK_MULTIPLE)
-        if self.max_d < 0 or self.max_d == 1:
-            raise InputError("--max_d must be 0 (automatic) or at least 2, got %d" % self.max_d)
-        if self.view_num < 2:
-            raise InputError("--view_num must be at least 2, got %d" % self.view_num)
+        check_max_d(self.max_d, 2, automatic=True)
+        check_view_num(self.view_num)
         if self.cluster is not None:
             from mvsnet.inference import cluster
 
@@ -269,15 +268,17 @@ def _checkpoint(options):
 def fusion(ws, options, log):
     """Stage 4: the fused cloud of ws.mvsnet's depth maps into ws.ply (fusibile's algorithm).
     Returns {points, seconds} (or {skipped})."""
-    from mvsnet.pointcloud.cloud import pointcloud
+    from mvsnet.pointcloud.cloud import FusionOptions, pointcloud
 
     if os.path.isfile(ws.ply):
         return _skipped(4, ws.ply, log)
     log("[4/4] %s: probability >= %g, disparity < %g px, >= %d consistent views"
         % (STAGES[3], options.prob_threshold, options.disp_threshold, options.num_consistent))
     with _stage(4):
-        cloud, _, seconds = pointcloud(ws.mvsnet, ws.ply, "fusibile", options.prob_threshold,
-                                       options.disp_threshold, options.num_consistent, allow_empty=False,
+        fusion_options = FusionOptions(prob_threshold=options.prob_threshold, output=ws.ply,
+                                       disp_threshold=options.disp_threshold,
+                                       num_consistent=options.num_consistent)
+        cloud, _, seconds = pointcloud(ws.mvsnet, fusion_options, allow_empty=False,
                                        warn=lambda line: log("  warning: " + line))
     return {"points": len(cloud.points), "seconds": seconds}
 

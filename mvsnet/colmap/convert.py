@@ -30,24 +30,32 @@ from cameras.camera import Camera
 from cameras.camfile import format_cam
 from cameras.errors import InputError
 from cameras.pair import format_pair
+from mvsnet.network.spec import check_max_d
+from mvsnet.options import option
 
 NUM_SOURCES = 10  # the original keeps the 10 best-scored views
 
 
 @dataclasses.dataclass
 class Options:
-    max_d: int = 0              # 0: DEPTH_NUM from the inverse-depth estimate
-    interval_scale: float = 1.0
-    theta0: float = 5.0
-    sigma1: float = 1.0
-    sigma2: float = 10.0
-    convert_format: bool = False  # re-encode the images as JPEG (else copy the bytes)
-    exclude_reference: bool = False  # fix: never list a view as its own source
-    full_precision: bool = False  # fix: depth line with every digit (the original: %f)
+    """colmap2mvsnet.py's conversion options: the original's flags (names and defaults) and
+    the fixes, off by default (the flags are generated from these fields)."""
+
+    max_d: int = option(0, "DEPTH_NUM of every view; 0: estimated per view from inverse depth "
+                        "(the original's default).")
+    interval_scale: float = option(1.0, "DEPTH_INTERVAL is divided by this.")
+    theta0: float = option(5.0, "View selection: best triangulation angle (degrees).")
+    sigma1: float = option(1.0, "View selection: spread below theta0 (degrees).")
+    sigma2: float = option(10.0, "View selection: spread above theta0 (degrees).")
+    convert_format: bool = option(False, "Re-encode the images as JPEG (else their bytes are "
+                                  "copied, whatever their format, as the original).")
+    exclude_reference: bool = option(False, "Never list a view as its own source (the original "
+                                     "does, with score 0, when there are fewer than 11 views).")
+    full_precision: bool = option(False, "Write the depth line with every digit (the original "
+                                  "writes %f: 6 decimals).")
 
     def check(self):
-        if self.max_d < 0 or self.max_d == 1:
-            raise InputError("--max_d must be 0 (estimate it) or at least 2, got %d" % self.max_d)
+        check_max_d(self.max_d, 2, automatic=True)
         if not self.interval_scale > 0:
             raise InputError("--interval_scale must be positive, got %r" % self.interval_scale)
         if not (self.sigma1 > 0 and self.sigma2 > 0):

@@ -19,7 +19,8 @@ from cameras.dense_folder import fill_missing_views, list_dense_folder, read_vie
 from cameras.errors import InputError
 from mvsnet import images, preprocess
 from mvsnet.inference.prepare import image_size
-from mvsnet.network.spec import SAMPLE_SCALE, check_regularization, check_sample_scale, network_multiple
+from mvsnet.network.spec import (SAMPLE_SCALE, check_max_d, check_max_size, check_regularization,
+                                 check_sample_scale, check_view_num, network_multiple)
 from mvsnet.options import option
 
 
@@ -49,13 +50,9 @@ class Options:
     def check(self):
         """InputError for values the pipeline cannot run with."""
         check_regularization(self.regularization)
-        if self.view_num < 2:
-            raise InputError("--view_num must be at least 2 (a reference and a source view: the cost "
-                             "volume is the variance across views), got %d" % self.view_num)
-        if self.max_d < 1:
-            raise InputError("--max_d must be at least 1, got %d" % self.max_d)
-        if self.max_w < 1 or self.max_h < 1:
-            raise InputError("--max_w and --max_h must be positive, got %dx%d" % (self.max_w, self.max_h))
+        check_view_num(self.view_num)
+        check_max_d(self.max_d)
+        check_max_size(self.max_w, self.max_h)
         check_sample_scale(self.sample_scale)
         if not self.interval_scale > 0 or not self.base_image_size > 0:
             raise InputError("--interval_scale and --base_image_size must be positive, got %g and %g"

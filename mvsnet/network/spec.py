@@ -3,7 +3,9 @@ their flags with these before TensorFlow loads).
 
 * :data:`REGULARIZATIONS` — ``GRU`` (R-MVSNet) or ``3DCNNs`` (MVSNet);
 * :func:`network_multiple` — image sides must be multiples of it;
-* :data:`SAMPLE_SCALE` — the depth maps are 1/4 of the network input.
+* :data:`SAMPLE_SCALE` — the depth maps are 1/4 of the network input;
+* :func:`check_view_num`, :func:`check_max_size`, :func:`check_max_d` — the checks of the
+  ``--view_num``, ``--max_w``/``--max_h`` and ``--max_d`` of every command.
 """
 
 from cameras.errors import InputError
@@ -36,3 +38,27 @@ def network_multiple(regularization):
     """Image sides must be multiples of this: the feature U-Net halves the image 4 times;
     the 3D U-Net of 3DCNNs halves the 1/4-scale cost volume 3 more times."""
     return 32 if regularization == "3DCNNs" else 16
+
+
+def check_view_num(view_num):
+    """InputError unless ``view_num`` >= 2: the cost volume is the variance across views."""
+    if view_num < 2:
+        raise InputError("--view_num must be at least 2, got %d (a reference and a source view: the "
+                         "cost volume is the variance across views)" % view_num)
+
+
+def check_max_size(max_w, max_h):
+    """InputError unless ``max_w`` and ``max_h`` are positive."""
+    if max_w < 1 or max_h < 1:
+        raise InputError("--max_w and --max_h must be positive, got %dx%d" % (max_w, max_h))
+
+
+def check_max_d(max_d, least=1, why=None, automatic=False):
+    """InputError unless ``max_d`` >= ``least`` (or 0 with ``automatic``: chosen per view);
+    ``why`` is said after the value."""
+    if automatic and max_d == 0:
+        return
+    if max_d < least:
+        raise InputError("--max_d must be %sat least %d, got %d%s"
+                         % ("0 (automatic) or " if automatic else "", least, max_d,
+                            " (%s)" % why if why else ""))

@@ -9,9 +9,13 @@ from typing import Optional
 
 from cameras.errors import InputError
 from mvsnet import checks
-from mvsnet.network.spec import SAMPLE_SCALE, check_regularization, check_sample_scale
+from mvsnet.network.spec import (SAMPLE_SCALE, check_max_d, check_max_size, check_regularization,
+                                 check_sample_scale, check_view_num)
 from mvsnet.options import option
 from mvsnet.training import data
+
+
+GT_PLANES = "the ground truth is masked to planes 1..max_d-2"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,19 +74,16 @@ class TrainConfig:
         if self.dataset not in data.DATASETS:
             raise InputError("unknown dataset %r (one of %s)" % (self.dataset, ", ".join(data.DATASETS)))
         check_regularization(self.regularization)
-        for name in ("view_num", "max_d", "num_gpus", "batch_size", "display", "stepvalue", "snapshot"):
+        check_view_num(self.view_num)
+        check_max_d(self.max_d, 3, GT_PLANES)
+        for name in ("num_gpus", "batch_size", "display", "stepvalue", "snapshot"):
             if getattr(self, name) < 1:
                 raise InputError("--%s must be at least 1, got %d" % (name, getattr(self, name)))
-        if self.view_num < 2:
-            raise InputError("--view_num must be at least 2 (a reference and a source view)")
-        if self.max_d < 3:
-            raise InputError("--max_d must be at least 3 (the ground truth is masked to planes 1..max_d-2)")
         if self.epoch < 0:
             raise InputError("--epoch must not be negative")
         if self.max_steps < 0:
             raise InputError("--max_steps must not be negative (0: train every epoch), got %d" % self.max_steps)
-        if self.max_w < 1 or self.max_h < 1:
-            raise InputError("--max_w and --max_h must be positive, got %dx%d" % (self.max_w, self.max_h))
+        check_max_size(self.max_w, self.max_h)
         for name in ("base_lr", "gamma"):
             if not getattr(self, name) > 0:
                 raise InputError("--%s must be positive, got %g" % (name, getattr(self, name)))
@@ -139,9 +140,11 @@ class ValidateConfig:
             raise InputError("--validate_set must be one of %s, got %r"
                              % (", ".join(VALIDATE_SETS), self.validate_set))
         check_regularization(self.regularization)
-        for name, least in (("view_num", 2), ("max_d", 3), ("batch_size", 1), ("max_w", 1), ("max_h", 1)):
-            if getattr(self, name) < least:
-                raise InputError("--%s must be at least %d, got %d" % (name, least, getattr(self, name)))
+        check_view_num(self.view_num)
+        check_max_d(self.max_d, 3, GT_PLANES)
+        if self.batch_size < 1:
+            raise InputError("--batch_size must be at least 1, got %d" % self.batch_size)
+        check_max_size(self.max_w, self.max_h)
         if not self.interval_scale > 0:
             raise InputError("--interval_scale must be positive, got %g" % self.interval_scale)
         check_sample_scale(self.sample_scale)
