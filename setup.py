@@ -1,4 +1,5 @@
-"""Install the R-MVSNet TF2 port: packages mvsnet, cameras and tools."""
+"""Install the R-MVSNet TF2 port: packages mvsnet and cameras (tools/ is a folder of scripts
+run from the repository root, not installed)."""
 
 import os
 
@@ -34,7 +35,7 @@ setup(
     name="rmvsnet-tf2",
     version="0.1.0",
     description="R-MVSNet / MVSNet (Yao et al.) ported to TensorFlow 2 / Keras 3",
-    packages=find_packages(include=["mvsnet", "mvsnet.*", "cameras", "cameras.*", "tools", "tools.*"]),
+    packages=find_packages(include=["mvsnet", "mvsnet.*", "cameras", "cameras.*"]),
     python_requires=">=3.11",
     install_requires=read_requirements(),
     extras_require=dict(EXTRAS, test=TEST_TOOLS + sorted({p for extra in EXTRAS.values() for p in extra})),

@@ -10,9 +10,30 @@ import tools
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_packages_are_installed():
-    for package in (mvsnet, cameras, tools):
+def setup_kwargs():
+    """The keyword arguments setup.py passes to setuptools.setup (nothing is installed)."""
+    import setuptools
+
+    captured = {}
+    setup_py = os.path.join(ROOT, "setup.py")
+    real_setup, setuptools.setup = setuptools.setup, lambda **kw: captured.update(kw)
+    try:
+        code = compile(open(setup_py).read(), setup_py, "exec")
+        exec(code, {"__file__": setup_py, "__name__": "setup"})
+    finally:
+        setuptools.setup = real_setup
+    return captured
+
+
+def test_packages_are_installed_and_tools_is_a_folder_of_the_repository():
+    for package in (mvsnet, cameras):
         assert os.path.basename(os.path.dirname(package.__file__)) == package.__name__
+    packages = setup_kwargs()["packages"]
+    assert "mvsnet.inference" in packages and "cameras" in packages
+    # tools/ is run from the repository root (python -m tools.synthetic ...), never installed as
+    # a top-level 'tools' package; the tests import it from the root (setup.cfg pythonpath)
+    assert not [p for p in packages if p.split(".")[0] == "tools"]
+    assert os.path.dirname(os.path.abspath(tools.__file__)) == os.path.join(ROOT, "tools")
 
 
 def requirement_names(lines):
@@ -36,16 +57,7 @@ def test_requirements_are_ranges_for_library_users():
 
 def test_the_lock_pins_every_dependency():
     """constraints.txt pins (==) every runtime requirement and every package of the extras."""
-    import setuptools
-
-    captured = {}
-    setup_py = os.path.join(ROOT, "setup.py")
-    real_setup, setuptools.setup = setuptools.setup, lambda **kw: captured.update(kw)
-    try:
-        code = compile(open(setup_py).read(), setup_py, "exec")
-        exec(code, {"__file__": setup_py, "__name__": "setup"})
-    finally:
-        setuptools.setup = real_setup
+    captured = setup_kwargs()
     with open(os.path.join(ROOT, "constraints.txt")) as f:
         pins = {}
         for line in f:

@@ -122,11 +122,6 @@ class UniNetDS2(keras.layers.Layer):
                 "batch_stats": self.batch_stats}
 
 
-def UniNetDS2GN(**kwargs):
-    """UniNetDS2 with group normalisation."""
-    return UniNetDS2(norm="gn", **kwargs)
-
-
 def feature_tower(kind, batch_stats=True):
     """The feature tower named ``kind`` (one of :data:`FEATURE_TOWERS`), TF1 scope ``feature_tower``."""
     if kind == "UNetDS2GN":

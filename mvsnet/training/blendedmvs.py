@@ -8,11 +8,28 @@ import os
 
 from cameras.errors import InputError
 from cameras.pair import read_pair
-from mvsnet.training.samples import SampleList, _filter_existing, _view_sets
+from mvsnet import preprocess
+from mvsnet.training.samples import SampleList, filter_existing, select_view_sets
 
 BLENDEDMVS_LISTS = {"training_mvs": "BlendedMVS_training.txt",
                     "training_mvg": "BlendedMVG_training.txt",
                     "validation": "validation_list.txt"}
+TRAINING_DEPTH_RANGE = None   # the cam files' own
+
+
+def samples(dataset, root, view_num, mode):
+    """The sample list of ``dataset`` ('blendedmvs' or 'blendedmvg') in ``mode``
+    ('training': that dataset's list, or 'validation')."""
+    if mode == "training":
+        mode = "training_mvs" if dataset == "blendedmvs" else "training_mvg"
+    return blendedmvs_samples(root, view_num, mode)
+
+
+def rescale(images, cams, depth, paths, opts):
+    """Depth map and cameras to the 1/4 scale (the images are at the network's size)."""
+    depth = preprocess.scale_image(depth, scale=opts.sample_scale)
+    cams = preprocess.scale_mvs_camera(cams, scale=opts.sample_scale)
+    return images, cams, depth
 
 
 def blendedmvs_samples(root, view_num, mode="training_mvs"):
@@ -33,7 +50,7 @@ def blendedmvs_samples(root, view_num, mode="training_mvs"):
         if not os.path.isfile(pair_path):
             result.missing_groups.append(name)
             continue
-        view_sets, few = _view_sets(read_pair(pair_path), view_num)
+        view_sets, few = select_view_sets(read_pair(pair_path), view_num)
         result.few_sources += few
         group = []
         for ref, sources in view_sets:
@@ -44,5 +61,5 @@ def blendedmvs_samples(root, view_num, mode="training_mvs"):
             paths.append(os.path.join(folder, "rendered_depth_maps", "%08d.pfm" % ref))
             group.append(paths)
         present.append((name, group))
-    result.samples, result.missing_files, result.skipped_samples = _filter_existing(present)
+    result.samples, result.missing_files, result.skipped_samples = filter_existing(present)
     return result

@@ -43,29 +43,23 @@ from cameras.camfile import read_cam
 from cameras.errors import InputError
 from mvsnet import preprocess
 from cameras.pfm import read_pfm
-from mvsnet.training.blendedmvs import blendedmvs_samples
-from mvsnet.training.dtu import DTU_DEPTH_MAX, DTU_DEPTH_MIN, dtu_samples
-from mvsnet.training.eth3d import eth3d_samples
-from mvsnet.training.samples import _no_samples
+from mvsnet.training import blendedmvs, dtu, eth3d
+from mvsnet.training.samples import no_samples_error
 
-DATASETS = ("dtu", "blendedmvs", "blendedmvg", "eth3d")
+LAYOUTS = {"dtu": dtu, "blendedmvs": blendedmvs, "blendedmvg": blendedmvs, "eth3d": eth3d}
+"""The module of each dataset layout: ``samples(dataset, root, view_num, mode)``,
+``rescale(images, cams, depth, paths, opts)`` and ``TRAINING_DEPTH_RANGE``."""
+DATASETS = tuple(LAYOUTS)
 
 
 def sample_list(dataset, root, view_num, mode="training", require=True):
     """The samples of ``dataset`` ('dtu', 'blendedmvs', 'blendedmvg', 'eth3d') in ``mode``
     ('training' or 'validation').  InputError when there is none and ``require``."""
-    if dataset == "dtu":
-        samples = dtu_samples(root, view_num, mode)
-    elif dataset in ("blendedmvs", "blendedmvg"):
-        if mode == "training":
-            mode = "training_mvs" if dataset == "blendedmvs" else "training_mvg"
-        samples = blendedmvs_samples(root, view_num, mode)
-    elif dataset == "eth3d":
-        samples = eth3d_samples(root, view_num, mode)
-    else:
+    if dataset not in LAYOUTS:
         raise ValueError("dataset must be one of %s, got %r" % (DATASETS, dataset))
+    samples = LAYOUTS[dataset].samples(dataset, root, view_num, mode)
     if require and not samples.samples:
-        raise _no_samples(samples)
+        raise no_samples_error(samples)
     return samples
 
 
@@ -104,19 +98,9 @@ def _read_views(paths, opts, interval_scale):
 
 
 def _rescale(images, cams, depth, paths, opts):
-    """The dataset-specific part: scale / crop images, cameras and depth map."""
-    if opts.dataset in ("blendedmvs", "blendedmvg"):
-        depth = preprocess.scale_image(depth, scale=opts.sample_scale)
-        cams = preprocess.scale_mvs_camera(cams, scale=opts.sample_scale)
-    elif opts.dataset == "eth3d":
-        try:
-            images, cams, depth = preprocess.crop_mvs_input(
-                images, cams, depth, max_w=opts.max_w, max_h=opts.max_h, base_image_size=32,
-                force_w=opts.max_w, force_h=opts.max_h)
-        except InputError as err:
-            raise InputError("%s (lower --max_w / --max_h)" % err.problem, paths[0]) from None
-        depth = preprocess.scale_image(depth, scale=opts.sample_scale)
-        cams = preprocess.scale_mvs_camera(cams, scale=opts.sample_scale)
+    """The dataset's own scaling / cropping of images, cameras and depth map (its layout
+    module's ``rescale``); cameras as arrays."""
+    images, cams, depth = LAYOUTS[opts.dataset].rescale(images, cams, depth, paths, opts)
     return images, [c.to_array() for c in cams], depth
 
 
@@ -151,9 +135,9 @@ def load_training_sample(paths, opts):
     camera has no valid depth range (the original skips those)."""
     images, cams, depth = _read_views(paths, opts, 1.0)
     images, cams, depth = _rescale(images, cams, depth, paths, opts)
-    if opts.dataset == "dtu":
-        cams[0][1, 3, 0] = DTU_DEPTH_MIN
-        cams[0][1, 3, 3] = DTU_DEPTH_MAX
+    fixed = LAYOUTS[opts.dataset].TRAINING_DEPTH_RANGE
+    if fixed:
+        cams[0][1, 3, 0], cams[0][1, 3, 3] = fixed
     if cams[0][1, 3, 0] <= 0 or cams[0][1, 3, 3] <= 0:
         return None
     cams[0][1, 3, 2] = opts.max_d

@@ -2,13 +2,14 @@
 preprocessed ``mvs_training/dtu`` layout: ``Cameras/pair.txt``, ``Cameras/train/%08d_cam.txt``,
 ``Rectified/scan%d_train/rect_%03d_%d_r5000.png`` (view + 1, lighting),
 ``Depths/scan%d_train/depth_map_%04d.pfm``; the original's training scans (79, lightings
-0..6) and validation scans (18, lighting 3).
+0..6) and validation scans (18, lighting 3). The images are at the network's size already
+(no scaling); training fixes the reference depth range to DTU's 425..937 mm.
 """
 
 import os
 
 from cameras.errors import InputError
-from mvsnet.training.samples import SampleList, _filter_existing, _pair_file, _view_sets
+from mvsnet.training.samples import SampleList, filter_existing, read_pair_file, select_view_sets
 
 DTU_TRAINING_SCANS = (
     2, 6, 7, 8, 14, 16, 18, 19, 20, 22, 30, 31, 36, 39, 41, 42, 44, 45, 46, 47, 50, 51, 52,
@@ -19,6 +20,18 @@ DTU_VALIDATION_SCANS = (3, 5, 17, 21, 28, 35, 37, 38, 40, 43, 56, 59, 66, 67, 82
 DTU_TRAINING_LIGHTINGS = tuple(range(7))
 DTU_VALIDATION_LIGHTING = 3
 DTU_DEPTH_MIN, DTU_DEPTH_MAX = 425.0, 937.0
+TRAINING_DEPTH_RANGE = (DTU_DEPTH_MIN, DTU_DEPTH_MAX)
+"""The reference camera's (DEPTH_MIN, DEPTH_MAX) in training, as the original train.py."""
+
+
+def samples(dataset, root, view_num, mode):
+    """The sample list of ``mode`` ('training' or 'validation')."""
+    return dtu_samples(root, view_num, mode)
+
+
+def rescale(images, cams, depth, paths, opts):
+    """The preprocessed DTU layout is at the network's size: nothing to scale."""
+    return images, cams, depth
 
 
 def dtu_samples(root, view_num, mode="training", scans=None):
@@ -31,7 +44,7 @@ def dtu_samples(root, view_num, mode="training", scans=None):
     result = SampleList("dtu", root, [], groups=len(scans))
     if not os.path.isdir(root):
         raise InputError("DTU data root does not exist", root)
-    pairs, result.few_sources = _view_sets(_pair_file(os.path.join(root, "Cameras", "pair.txt")),
+    pairs, result.few_sources = select_view_sets(read_pair_file(os.path.join(root, "Cameras", "pair.txt")),
                                            view_num)
     cam_folder = os.path.join(root, "Cameras", "train")
     present = []
@@ -51,5 +64,5 @@ def dtu_samples(root, view_num, mode="training", scans=None):
                 paths.append(os.path.join(depth_folder, "depth_map_%04d.pfm" % ref))
                 group.append(paths)
         present.append(("scan%d" % scan, group))
-    result.samples, result.missing_files, result.skipped_samples = _filter_existing(present)
+    result.samples, result.missing_files, result.skipped_samples = filter_existing(present)
     return result

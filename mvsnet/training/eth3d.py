@@ -6,11 +6,32 @@ forest (training) or playground, terrains (validation); ``cams/index2prefix.txt`
 import os
 
 from cameras.errors import InputError
-from mvsnet.training.samples import SampleList, _filter_existing, _pair_file, _view_sets
+from mvsnet import preprocess
+from mvsnet.training.samples import SampleList, filter_existing, read_pair_file, select_view_sets
 
 ETH3D_SCENES = {"training": ("delivery_area", "electro", "forest"),
                 "validation": ("playground", "terrains")}
 ETH3D_DEPTH_FOLDERS = {"images_rig_cam%d_undistorted" % i: "images_rig_cam%d" % i for i in (4, 5, 6, 7)}
+TRAINING_DEPTH_RANGE = None   # the cam files' own
+
+
+def samples(dataset, root, view_num, mode):
+    """The sample list of ``mode`` ('training' or 'validation')."""
+    return eth3d_samples(root, view_num, mode)
+
+
+def rescale(images, cams, depth, paths, opts):
+    """Crop every view to --max_w x --max_h (sides multiples of 32), then the depth map and
+    the cameras to the 1/4 scale."""
+    try:
+        images, cams, depth = preprocess.crop_mvs_input(
+            images, cams, depth, max_w=opts.max_w, max_h=opts.max_h, base_image_size=32,
+            force_w=opts.max_w, force_h=opts.max_h)
+    except InputError as err:
+        raise InputError("%s (lower --max_w / --max_h)" % err.problem, paths[0]) from None
+    depth = preprocess.scale_image(depth, scale=opts.sample_scale)
+    cams = preprocess.scale_mvs_camera(cams, scale=opts.sample_scale)
+    return images, cams, depth
 
 
 def _index2prefix(path):
@@ -40,7 +61,7 @@ def eth3d_samples(root, view_num, mode="training"):
             result.missing_groups.append(name)
             continue
         index2name = _index2prefix(os.path.join(cam_folder, "index2prefix.txt"))
-        view_sets, few = _view_sets(_pair_file(os.path.join(cam_folder, "pair.txt")), view_num)
+        view_sets, few = select_view_sets(read_pair_file(os.path.join(cam_folder, "pair.txt")), view_num)
         result.few_sources += few
         group = []
         for ref, sources in view_sets:
@@ -60,5 +81,5 @@ def eth3d_samples(root, view_num, mode="training"):
             paths.append(os.path.join(folder, "depths", ETH3D_DEPTH_FOLDERS[sub], depth_name))
             group.append(paths)
         present.append((name, group))
-    result.samples, result.missing_files, result.skipped_samples = _filter_existing(present)
+    result.samples, result.missing_files, result.skipped_samples = filter_existing(present)
     return result

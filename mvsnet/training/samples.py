@@ -47,7 +47,8 @@ def _group_word(dataset):
     return {"dtu": "scans", "eth3d": "scenes"}.get(dataset, "projects")
 
 
-def _no_samples(samples):
+def no_samples_error(samples):
+    """The InputError of a sample list with no sample, saying what is missing."""
     what = _group_word(samples.dataset)
     detail = ""
     if samples.groups and len(samples.missing_groups) == samples.groups:
@@ -60,13 +61,14 @@ def _no_samples(samples):
     return InputError("no %s sample found%s" % (samples.dataset, detail), samples.root)
 
 
-def _pair_file(path):
+def read_pair_file(path):
+    """The entries of a pair.txt (:func:`cameras.pair.read_pair`); InputError when it is missing."""
     if not os.path.isfile(path):
         raise InputError("pair file does not exist", path)
     return read_pair(path)
 
 
-def _filter_existing(groups):
+def filter_existing(groups):
     """Drop samples whose files are missing; groups: [(name, [sample, ...])] of the
     groups whose folder exists.  Returns (kept samples, missing unique paths, dropped count)."""
     exists = {}
@@ -87,7 +89,7 @@ def _filter_existing(groups):
     return kept, missing, dropped
 
 
-def _view_sets(pairs, view_num):
+def select_view_sets(pairs, view_num):
     """[(ref, [src, ...])] with view_num - 1 sources, and the count of shorter entries."""
     out, few = [], 0
     for ref, sources in pairs:
