@@ -25,11 +25,15 @@ from absl import flags
 from cameras.errors import InputError
 from mvsnet import cli, options, weights
 from mvsnet import test as test_cli
-from mvsnet.depthfusion import check_options
 from mvsnet.inference import plan
-from mvsnet.pointcloud.cloud import FUSION_MODES
+from mvsnet.pointcloud.cloud import FusionOptions
 
 FLAGS = flags.FLAGS
+
+FUSION_FLAGS = ("prob_threshold", "disp_threshold", "num_consistent", "fusion_mode",
+                "geo_pixel_threshold", "geo_depth_threshold")
+"""depthfusion.py's built-in fusion flags (FusionOptions) that this CLI takes: the cloud is
+always SCENE/points_mvsnet/fused.ply, and fusibile itself does not run on the cluster."""
 
 
 def define_flags():
@@ -45,14 +49,7 @@ def define_flags():
                          "(the tasks of a worker that died are rescheduled without counting here).")
     flags.DEFINE_bool("fuse", True, "Fuse each scene once its depth maps are written "
                       "(SCENE/points_mvsnet/fused.ply).")
-    flags.DEFINE_float("prob_threshold", 0.8, "Fusion: depths with probability below this are dropped.")
-    flags.DEFINE_float("disp_threshold", 0.25, "Fusion: largest disparity in pixels of a consistent view.")
-    flags.DEFINE_float("num_consistent", 3, "Fusion: views that must agree with a pixel (a whole number).")
-    flags.DEFINE_enum("fusion_mode", "fusibile", FUSION_MODES, "Fusion: fusibile's algorithm (every "
-                      "view against every other: time grows with the square of the views) or the "
-                      "PyTorch ports' geometric-consistency filter (the pair.txt sources only).")
-    flags.DEFINE_float("geo_pixel_threshold", 1.0, "consistency mode: largest reprojection error in pixels.")
-    flags.DEFINE_float("geo_depth_threshold", 0.01, "consistency mode: largest relative depth difference.")
+    options.define_flags(FusionOptions, only=FUSION_FLAGS)
 
 
 def main(argv):
@@ -77,9 +74,8 @@ def main(argv):
     ckpt_path, ckpt_step, ckpt_note = test_cli.checkpoint_flags(opts.regularization)
     fusion = None
     if FLAGS.fuse:
-        check_options(FLAGS.prob_threshold, FLAGS.disp_threshold, FLAGS.num_consistent)
-        fusion = cluster.Fusion(FLAGS.prob_threshold, FLAGS.disp_threshold, int(FLAGS.num_consistent),
-                                FLAGS.fusion_mode, FLAGS.geo_pixel_threshold, FLAGS.geo_depth_threshold)
+        fusion = options.from_flags(FusionOptions, FLAGS, only=FUSION_FLAGS)
+        fusion.check()
     checkpoint = weights.resolve_checkpoint(ckpt_path, ckpt_step)   # before the cluster starts
     job = cluster.Job(checkpoint, None, opts, batch_size=FLAGS.batch_size, refinement=FLAGS.refinement,
                       views_per_task=FLAGS.views_per_task, resume=FLAGS.resume, retries=FLAGS.retries,

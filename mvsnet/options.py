@@ -53,16 +53,24 @@ def _flag_type(field):
     return kind
 
 
-def flag_fields(config_cls):
-    """The fields of ``config_cls`` that are flags, in declaration order."""
-    return [f for f in dataclasses.fields(config_cls) if f.metadata.get("flag", False)]
+def flag_fields(config_cls, only=None):
+    """The fields of ``config_cls`` that are flags, in declaration order (``only``: just the
+    fields of these names, for a CLI that takes part of the options)."""
+    fields = [f for f in dataclasses.fields(config_cls) if f.metadata.get("flag", False)]
+    if only is not None:
+        unknown = set(only) - {f.name for f in fields}
+        if unknown:
+            raise ValueError("%s has no flag field %s" % (config_cls.__name__, ", ".join(sorted(unknown))))
+        fields = [f for f in fields if f.name in only]
+    return fields
 
 
-def define_flags(config_cls, flag_values=flags.FLAGS):
-    """Define one absl flag per flag field of ``config_cls``: same name, type, default, help.
+def define_flags(config_cls, flag_values=flags.FLAGS, only=None):
+    """Define one absl flag per flag field of ``config_cls`` (``only``: of these names): same
+    name, type, default, help.
 
     The flags belong to the calling module (the CLI), so that its ``--help`` lists them."""
-    for field in flag_fields(config_cls):
+    for field in flag_fields(config_cls, only):
         if field.metadata.get("choices"):
             flags.DEFINE_enum(field.name, field.default, field.metadata["choices"],
                               field.metadata["help"], flag_values=flag_values)
@@ -71,8 +79,9 @@ def define_flags(config_cls, flag_values=flags.FLAGS):
                                    flag_values=flag_values)
 
 
-def from_flags(config_cls, flag_values=flags.FLAGS, **fields):
-    """``config_cls`` built from the parsed flags (plus ``fields`` for the non-flag fields)."""
-    values = {f.name: getattr(flag_values, f.name) for f in flag_fields(config_cls)}
+def from_flags(config_cls, flag_values=flags.FLAGS, only=None, **fields):
+    """``config_cls`` built from the parsed flags (``only``: the flags of these names, the
+    other fields keep their defaults; plus ``fields`` for the non-flag fields)."""
+    values = {f.name: getattr(flag_values, f.name) for f in flag_fields(config_cls, only)}
     values.update(fields)
     return config_cls(**values)

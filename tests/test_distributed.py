@@ -285,9 +285,11 @@ def _job(**kw):
 def test_cluster_writes_the_bytes_of_one_process_and_fuses_each_scene(tmp_path, client, reference):
     from mvsnet.inference import cluster
     from mvsnet.pointcloud import consistency, fusion, ply
+    from mvsnet.pointcloud.cloud import FusionOptions
 
-    fuse = [cluster.Fusion(prob_threshold=0.0, num_consistent=1),
-            cluster.Fusion(prob_threshold=0.0, num_consistent=1, mode="consistency", depth_threshold=0.05)]
+    fuse = [FusionOptions(prob_threshold=0.0, num_consistent=1),
+            FusionOptions(prob_threshold=0.0, num_consistent=1, fusion_mode="consistency",
+                          geo_depth_threshold=0.05)]
     folders = [make_scene(tmp_path, "a"), make_scene(tmp_path, "b")]
     scenes = [cluster.Scene(f, plan.plan_dense_folder(f, OPTIONS), fu) for f, fu in zip(folders, fuse)]
     lines = []
@@ -302,7 +304,7 @@ def test_cluster_writes_the_bytes_of_one_process_and_fuses_each_scene(tmp_path, 
     assert len({r["pid"] for r in summary["results"]}) == 2        # both workers took tasks
     # the fusion of each scene: the library's (either mode), run here on the reference maps
     local = [fusion.fuse_dense_folder(reference[0], 0.0, fuse[0].disp_threshold, 1),
-             consistency.fuse_dense_folder(reference[0], 0.0, 1, fuse[1].pixel_threshold, 0.05)]
+             consistency.fuse_dense_folder(reference[0], 0.0, 1, fuse[1].geo_pixel_threshold, 0.05)]
     for folder, cloud in zip(folders, local):
         assert len(cloud.points) > 100
         points, colors, _ = ply.read_ply(layout.fused_ply(folder))

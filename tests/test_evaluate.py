@@ -67,7 +67,7 @@ def test_synthetic_gt_cloud_and_points_cli(tmp_path):
     scene = tmp_path / "s"
     proc = subprocess.run([sys.executable, "-m", "tools.synthetic", "dense", str(scene),
                            "--views", "2", "--width", "16", "--height", "12", "--supersample", "1"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     points, _, _ = read_ply(scene / "gt" / "points.ply")
     depth = np.load(scene / "gt" / "00000000_depth.npy")

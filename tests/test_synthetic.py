@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMAND = [sys.executable, "-m", "tools.synthetic"]
+COMMAND = [sys.executable, "-m", "tools.synthetic"]   # run from the repository root (cwd=ROOT)
 
 from cameras.errors import InputError  # noqa: E402
 from tools import synthetic as S  # noqa: E402
@@ -245,10 +245,10 @@ def test_refuses_non_empty_out_without_overwrite(tmp_path, capsys):
 def test_cli_script_runs(tmp_path):
     out = str(tmp_path / "cli")
     r = subprocess.run(COMMAND + ["dense", out, "--views", "2", "--width", "24", "--height", "16",
-                        "--depth_line", "3", "--max_d", "16"], capture_output=True, text=True, cwd=str(tmp_path))
+                        "--depth_line", "3", "--max_d", "16"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert parse_cam(os.path.join(out, "cams", "00000001_cam.txt"))[2][2] == 16
-    r = subprocess.run(COMMAND + ["dense", out], capture_output=True, text=True)
+    r = subprocess.run(COMMAND + ["dense", out], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
 
 

@@ -146,6 +146,10 @@ def main():
     parser.add_argument("--ckpt_step", type=int, default=100000)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    # the subprocesses run from the repository root (python -m tools.synthetic): absolute paths
+    args.scene, args.out = os.path.abspath(args.scene), os.path.abspath(args.out)
+    if args.ckpt:
+        args.ckpt = os.path.abspath(args.ckpt)
 
     if args.make_scene:
         subprocess.run([sys.executable, "-m", "tools.synthetic", "dense", args.scene, "--views", str(args.views),

@@ -24,6 +24,10 @@ import time
 
 import numpy as np
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:   # tools/ is a folder of the repository, not an installed package
+    sys.path.insert(0, ROOT)
+
 from cameras import layout
 from cameras.pfm import write_pfm
 from mvsnet.pointcloud import fusion

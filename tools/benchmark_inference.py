@@ -72,11 +72,11 @@ def make_scene(scene, size, views, max_d, interval_scale):
     if os.path.isfile(os.path.join(scene, "pair.txt")):
         print("scene %s exists; not regenerated" % scene, flush=True)
         return
-    cmd = [sys.executable, "-m", "tools.synthetic", "dense", scene,
+    cmd = [sys.executable, "-m", "tools.synthetic", "dense", os.path.abspath(scene),
            "--views", str(views), "--width", str(width), "--height", str(height),
            "--depth_line", "2", "--max_d", str(max_d), "--interval_scale", str(interval_scale)]
     print("generating %s: %s" % (scene, " ".join(cmd)), flush=True)
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)   # tools/ is run from the repository root
 
 
 def private_copy(scene, dest, refs):

@@ -37,6 +37,10 @@ import time
 
 import numpy as np
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:   # tools/ is a folder of the repository, not an installed package
+    sys.path.insert(0, ROOT)
+
 
 def make_inputs(folder, regularization, width, height, max_d, seed):
     """One GRU / 3DCNNs training item of a synthetic DTU-layout scan, as train.py feeds it."""

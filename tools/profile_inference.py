@@ -91,6 +91,7 @@ def main(argv=None):
     from mvsnet.inference.plan import Options, plan_dense_folder
     from mvsnet.network import homography as hg
     from mvsnet.network.cost_volume import variance_cost
+    from mvsnet.network.model import depth_range
 
     options = Options(view_num=args.view_num, max_w=args.max_w, max_h=args.max_h, max_d=args.max_d,
                       exact=True)
@@ -122,8 +123,9 @@ def main(argv=None):
         ref, srcs = towers(images)
         rows.append(("feature towers (%d views)" % args.view_num, timed(towers, images, reps=args.reps), 1))
 
-        depth_start = cams[:, 0, 1, 3, 0]
-        depth_end = depth_start + (depth_num - 1) * cams[:, 0, 1, 3, 1]
+        planes = depth_range(cams)
+        depth_start = planes.start
+        depth_end = depth_start + (depth_num - 1) * planes.interval
         depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
         homs = tf.function(lambda c, dd: model.sweep_homographies(c, dd))
         homographies = homs(cams, depths)

@@ -1,9 +1,10 @@
 """Depth maps of one or many dense folders on a Dask cluster, then fusion of each scene.
 
     from mvsnet.inference import cluster, plan
+    from mvsnet.pointcloud.cloud import FusionOptions
     options = plan.Options(max_w=1600, max_h=1200, max_d=256)
     job = cluster.Job("MODELS/GRU/model.ckpt", 100000, options)
-    scenes = [cluster.Scene(folder, plan.plan_dense_folder(folder, options), cluster.Fusion())
+    scenes = [cluster.Scene(folder, plan.plan_dense_folder(folder, options), FusionOptions())
               for folder in ("SCENE_A", "SCENE_B")]
     with cluster.connect("local:2") as client:        # or "tcp://HOST:8786"
         summary = cluster.run(client, scenes, job)
@@ -161,29 +162,18 @@ class Job:
             raise InputError("--worker_threads must be at least 0, got %d" % self.threads)
 
 
-@dataclasses.dataclass(frozen=True)
-class Fusion:
-    """Fusion of a scene once its depth maps are written: mvsnet/depthfusion.py's built-in
-    fusion, its modes and defaults. ``mode`` "fusibile" checks every view against every
-    other (time grows with the square of the views), "consistency" only the pair.txt sources
-    of each view (linear). ``output`` defaults to ``SCENE/points_mvsnet/fused.ply``."""
-
-    prob_threshold: float = 0.8
-    disp_threshold: float = 0.25
-    num_consistent: int = 3
-    mode: str = "fusibile"
-    pixel_threshold: float = 1.0
-    depth_threshold: float = 0.01
-    output: Optional[str] = None
-
-
 @dataclasses.dataclass
 class Scene:
-    """A dense folder, its checked view sets (``plan_dense_folder``) and, optionally, its fusion."""
+    """A dense folder, its checked view sets (``plan_dense_folder``) and, optionally, its fusion:
+    depthfusion.py's built-in fusion, its modes and defaults
+    (:class:`mvsnet.pointcloud.cloud.FusionOptions`; ``fusion_mode`` "fusibile" checks every
+    view against every other, time growing with the square of the views, "consistency" only
+    the pair.txt sources of each view, linear; ``output`` defaults to
+    ``SCENE/points_mvsnet/fused.ply``; ``fusibile_exe_path`` is not used)."""
 
     dense_folder: str
     plans: List[object]
-    fusion: Optional[Fusion] = None
+    fusion: Optional[object] = None
 
 
 def task_chunks(plans, job):
@@ -272,9 +262,7 @@ def fusion_task(dense_folder, fusion, *depth_results):
     try:
         if fusion.output is None:
             os.makedirs(layout.point_folder(dense_folder), exist_ok=True)
-        cloud, output, seconds = pointcloud(dense_folder, fusion.output, fusion.mode, fusion.prob_threshold,
-                                            fusion.disp_threshold, fusion.num_consistent,
-                                            fusion.pixel_threshold, fusion.depth_threshold)
+        cloud, output, seconds = pointcloud(dense_folder, fusion)
     except (InputError, OSError) as err:
         return dict(base, error=str(err))
     return dict(base, points=len(cloud.points), output=output, seconds=seconds)

@@ -26,7 +26,7 @@ from cameras.errors import InputError
 from mvsnet.pointcloud import dtu as dtu_protocol
 from mvsnet.pointcloud.ply import write_ply
 from tools.synthetic.cameras import camera_center, intrinsic_matrix, look_at
-from tools.synthetic.layouts import _prepare_out, _write_text
+from tools.synthetic.layouts import prepare_out, write_text
 from tools.synthetic.scene import cast, make_scene
 
 
@@ -124,7 +124,7 @@ def write_dtu_eval(out, scans=(1,), seed=0, size=(48.0, 36.0), spacing=0.2, res=
     """
     if not scans:
         raise InputError("scans: need at least one scan id")
-    _prepare_out(out, ("Points", "ObsMask", "synthetic.json"), overwrite)
+    prepare_out(out, ("Points", "ObsMask", "synthetic.json"), overwrite)
     os.makedirs(os.path.join(out, "Points", "stl"), exist_ok=True)
     os.makedirs(os.path.join(out, "ObsMask"), exist_ok=True)
     info = dict(layout="dtu_eval", scans={}, seed=seed, size=list(size), spacing=spacing, res=res,
@@ -136,7 +136,7 @@ def write_dtu_eval(out, scans=(1,), seed=0, size=(48.0, 36.0), spacing=0.2, res=
                    {"ObsMask": s["mask"].astype(np.uint8), "BB": s["bb"], "Res": np.array([[s["res"]]])})
         _write_mat(os.path.join(out, dtu_protocol.PLANE_FILE % scan), {"P": s["plane"].reshape(4, 1)})
         info["scans"][str(scan)] = dict(points=len(s["stl"]), x_cut=s["x_cut"], y_cut=s["y_cut"])
-    _write_text(os.path.join(out, "synthetic.json"), json.dumps(info, indent=1, sort_keys=True) + "\n")
+    write_text(os.path.join(out, "synthetic.json"), json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info
 
 
@@ -180,12 +180,12 @@ def write_tanks_eval(out, scene="Synthetic", seed=0, size=(48.0, 36.0), spacing=
     poly = np.stack([c[0] + half[0] * np.cos(ang), c[1] + half[1] * np.sin(ang), np.zeros(6)], axis=1)
     z_max = float(np.quantile(pts[:, 2], 0.9))
     trans = similarity(seed, scale)
-    _prepare_out(out, (scene + ".ply", scene + ".json", scene + "_trans.txt", "synthetic.json"), overwrite)
+    prepare_out(out, (scene + ".ply", scene + ".json", scene + "_trans.txt", "synthetic.json"), overwrite)
     write_ply(os.path.join(out, scene + ".ply"), pts, normals=normals)
-    _write_text(os.path.join(out, scene + ".json"), crop_json(poly, "Z", float(lo[2] - 1.0), z_max))
-    _write_text(os.path.join(out, scene + "_trans.txt"),
+    write_text(os.path.join(out, scene + ".json"), crop_json(poly, "Z", float(lo[2] - 1.0), z_max))
+    write_text(os.path.join(out, scene + "_trans.txt"),
                 "\n".join(" ".join(repr(float(x)) for x in row) for row in trans) + "\n")
     info = dict(layout="tanks_eval", scene=scene, seed=seed, size=list(size), spacing=spacing,
                 num_objects=num_objects, scale=scale, points=len(pts))
-    _write_text(os.path.join(out, "synthetic.json"), json.dumps(info, indent=1, sort_keys=True) + "\n")
+    write_text(os.path.join(out, "synthetic.json"), json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info

@@ -78,7 +78,7 @@ def format_cam(extrinsic, intrinsic, depth_values):
     return "\n".join(lines) + "\n"
 
 
-def _write_text(path, text):
+def write_text(path, text):
     write_bytes_atomic(path, text.encode("ascii"))
 
 
@@ -101,7 +101,7 @@ def _write_npy(path, array):
     write_bytes_atomic(path, buf.getvalue())
 
 
-def _prepare_out(out, owned, overwrite):
+def prepare_out(out, owned, overwrite):
     """Refuse a non-empty OUT unless overwrite; with overwrite remove only the generator's
     own ``owned`` entries (other files stay). Creates OUT."""
     if os.path.exists(out) and not os.path.isdir(out):
@@ -248,23 +248,23 @@ def write_dense(out, views=5, width=160, height=128, seed=0, depth_line=2, max_d
     score = view_selection_scores(scene, [v.intrinsic for v in vs], [v.extrinsic for v in vs],
                                   [v.depth for v in vs], stride=max(1, min(width, height) // 32))
     pairs = select_views(score, num_src)
-    _prepare_out(out, ("images", "cams", "gt", "pair.txt", "synthetic.json"), overwrite)
+    prepare_out(out, ("images", "cams", "gt", "pair.txt", "synthetic.json"), overwrite)
     for sub in ("images", "cams", "gt"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     for i, v in enumerate(vs):
         _write_image(os.path.join(out, "images", "%08d.jpg" % i), v.image, jpeg_quality)
         dv = depth_values(v.depth, depth_line, max_d, interval_scale, margin, depth_range)
-        _write_text(os.path.join(out, "cams", "%08d_cam.txt" % i), format_cam(v.extrinsic, v.intrinsic, dv))
+        write_text(os.path.join(out, "cams", "%08d_cam.txt" % i), format_cam(v.extrinsic, v.intrinsic, dv))
         d32 = v.depth.astype(np.float32)
         _write_npy(os.path.join(out, "gt", "%08d_depth.npy" % i), d32)
         write_pfm(os.path.join(out, "gt", "%08d_depth.pfm" % i), d32)
     write_ply(os.path.join(out, "gt", "points.ply"), gt_points(vs))
-    _write_text(os.path.join(out, "pair.txt"), format_pair(pairs))
+    write_text(os.path.join(out, "pair.txt"), format_pair(pairs))
     info = dict(layout="dense", views=views, width=width, height=height, seed=seed, depth_line=depth_line,
                 max_d=max_d, interval_scale=interval_scale, margin=margin,
                 depth_range=None if depth_range is None else list(map(float, depth_range)),
                 num_src=num_src, jpeg_quality=jpeg_quality, scene=dict(scene_kw))
-    _write_text(os.path.join(out, "synthetic.json"), json.dumps(info, indent=1, sort_keys=True) + "\n")
+    write_text(os.path.join(out, "synthetic.json"), json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info
 
 
@@ -368,11 +368,11 @@ def write_dtu(out, scans=(2, 3), views=49, width=640, height=512, seed=0, supers
     first = rendered[scans[0]]
     score = view_selection_scores(first[0], [k_q] * views, exts, first[2], stride=max(1, min(wq, hq) // 32))
     pairs = select_views(score, 10, fill=True)
-    _prepare_out(out, ("Cameras", "Rectified", "Depths", "synthetic.json"), overwrite)
+    prepare_out(out, ("Cameras", "Rectified", "Depths", "synthetic.json"), overwrite)
     os.makedirs(os.path.join(out, "Cameras", "train"), exist_ok=True)
-    _write_text(os.path.join(out, "Cameras", "pair.txt"), format_pair(pairs, "%g"))
+    write_text(os.path.join(out, "Cameras", "pair.txt"), format_pair(pairs, "%g"))
     for i, e in enumerate(exts):
-        _write_text(os.path.join(out, "Cameras", "train", "%08d_cam.txt" % i),
+        write_text(os.path.join(out, "Cameras", "train", "%08d_cam.txt" % i),
                     format_cam(e, k_q, [DTU_DEPTH_MIN, 2.5]))
     for scan in scans:
         _, imgs, depths = rendered[scan]
@@ -386,5 +386,5 @@ def write_dtu(out, scans=(2, 3), views=49, width=640, height=512, seed=0, supers
             write_pfm(os.path.join(dep_dir, "depth_map_%04d.pfm" % i), depths[i].astype(np.float32))
     info = dict(layout="dtu", scans=list(map(int, scans)), views=views, width=width, height=height,
                 seed=seed, supersample=supersample, num_objects=num_objects)
-    _write_text(os.path.join(out, "synthetic.json"), json.dumps(info, indent=1, sort_keys=True) + "\n")
+    write_text(os.path.join(out, "synthetic.json"), json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info
