@@ -7,9 +7,11 @@
 
 Reads what mvsnet/test.py wrote in SCENE/depths_mvsnet/ (the views are the files of
 SCENE/images/). Without --fusibile_exe_path: fuses the depth maps on the CPU with
-fusibile's algorithm (--fusion_mode fusibile, the default) or with the PyTorch ports'
-geometric-consistency filter (--fusion_mode consistency) and writes
-SCENE/points_mvsnet/fused.ply. With --fusibile_exe_path: writes the original's files
+fusibile's algorithm (--fusion_mode fusibile, the default), the PyTorch ports' photometric
++ geometric filter (--fusion_mode normal; `consistency` is its earlier variant) or the
+dynamic consistency check of AA-RMVSNet / TransMVSNet (--fusion_mode dynamic) and writes
+SCENE/points_mvsnet/fused.ply (with --fusion_masks, per-view mask PNGs in
+SCENE/points_mvsnet/mask/). With --fusibile_exe_path: writes the original's files
 (depths_mvsnet/*_prob_filtered.pfm, points_mvsnet/cams, images, 2333__*/disp.dmb and
 normals.dmb), runs fusibile and reports the final3d_model.ply it wrote.
 Bad input: one line "error: PATH: problem" on stderr, exit code 1. See docs/pointclouds.md.
@@ -73,9 +75,9 @@ def main(argv):
     opts = options.from_flags(FusionOptions, FLAGS)
     opts.check()
     if opts.fusibile_exe_path:
-        if FLAGS["fusion_mode"].present or FLAGS["output"].present:
-            raise InputError("--fusion_mode and --output are options of the built-in fusion; "
-                             "not with --fusibile_exe_path")
+        if FLAGS["fusion_mode"].present or FLAGS["output"].present or opts.fusion_masks:
+            raise InputError("--fusion_mode, --output and --fusion_masks are options of the "
+                             "built-in fusion; not with --fusibile_exe_path")
         run_fusibile_route(FLAGS.dense_folder, opts)
     else:
         run_builtin(FLAGS.dense_folder, opts)

@@ -304,7 +304,7 @@ def test_cluster_writes_the_bytes_of_one_process_and_fuses_each_scene(tmp_path, 
     assert len({r["pid"] for r in summary["results"]}) == 2        # both workers took tasks
     # the fusion of each scene: the library's (either mode), run here on the reference maps
     local = [fusion.fuse_dense_folder(reference[0], 0.0, fuse[0].disp_threshold, 1),
-             consistency.fuse_dense_folder(reference[0], 0.0, 1, fuse[1].geo_pixel_threshold, 0.05)]
+             consistency.fuse_dense_folder(reference[0], fuse[1])]
     for folder, cloud in zip(folders, local):
         assert len(cloud.points) > 100
         points, colors, _ = ply.read_ply(layout.fused_ply(folder))

@@ -1,63 +1,140 @@
 #!/usr/bin/env python
-"""Quality of the built-in fusion modes on a scene with a ground-truth cloud (the table in
-docs/pointclouds.md).
+"""Quality of the built-in fusion modes on scenes with a ground-truth cloud, side by side (the
+table in docs/pointclouds.md).
 
-    python tools/fusion_quality.py SCENE [--prob 0.3,0.5,0.8] [--disp 0.25,0.5,1] [--consistent 2,3]
-        [--tau 2,5] [--max_dist 20]
+    python tools/fusion_quality.py SCENE [SCENE ...] [--runs default|grid|RUN;RUN;...]
+        [--tau_pixels 0.5,1] [--max_dist_pixels 4]
 
-SCENE is a dense folder on which mvsnet/test.py has run, with SCENE/gt/points.ply
-(`python -m tools.synthetic dense` writes it). For every combination, fuses with --fusion_mode
-fusibile (prob x disp x num_consistent) and consistency (prob x num_consistent), scores the
-cloud with mvsnet.pointcloud.evaluation.point_metrics and prints a markdown table. Only the
-fusion's scratch file is written (in SCENE/points_mvsnet/, removed). Not part of the tests.
+Each SCENE is a dense folder on which mvsnet/test.py has run, with SCENE/gt/points.ply
+(`python -m tools.synthetic dense` writes it). Every run fuses every scene (nothing is
+written but the fusibile mode's scratch file, removed) and is scored with
+mvsnet.pointcloud.evaluation.point_metrics: accuracy and completeness (mean distances, capped
+at --max_dist_pixels), precision / recall / F-score at each tau, the number of points and
+the fusion's seconds. Distances are in depth-map pixels: 1 is the size of one pixel of the
+depth map at the scene's median depth (median depth / fx of the depth maps' camera), so that
+scenes of other sizes are scored alike. The last lines are the mean over the scenes of each
+run and each run's ratios to the runs `normal` and `plain` (F at the largest tau, accuracy).
+
+A RUN is `LABEL=MODE,key=value,...` with MODE one of depthfusion.py's --fusion_mode values
+or `tuned` (mvsnet.pointcloud.cloud.TUNED, reconstruct.py's default) and keys the fields of
+mvsnet.pointcloud.cloud.FusionOptions, e.g. `plain=normal,prob_threshold=0.3,num_consistent=2`.
+`--runs default` is the table's set (RUNS below), `--runs grid` a search over the
+thresholds of the dynamic mode.
 """
 
 import argparse
 import os
 import sys
+import time
 
-from mvsnet.pointcloud import consistency, evaluation, fusion
-from mvsnet.pointcloud.ply import read_ply
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:   # tools/ is a folder of the repository, not an installed package
+    sys.path.insert(0, ROOT)
+
+from mvsnet.pointcloud import evaluation  # noqa: E402
+from mvsnet.pointcloud.cloud import FusionOptions, fuse, tuned  # noqa: E402
+from mvsnet.pointcloud.ply import read_ply  # noqa: E402
+from mvsnet.pointcloud.views import DenseOutput  # noqa: E402
+
+RUNS = [
+    "fusibile=fusibile,prob_threshold=0.3,num_consistent=2",
+    "normal=normal,prob_threshold=0.3,num_consistent=3",
+    "plain=normal,prob_threshold=0.3,num_consistent=2",
+    "transmvsnet=dynamic,prob_threshold=0.3,num_consistent=3",
+    "tuned=tuned",
+]
 
 
-def floats(text):
-    return [float(x) for x in text.split(",") if x]
+def grid():
+    runs = []
+    for p in (0.1, 0.15, 0.2):
+        for step in (0.0006, 0.0008, 0.001):
+            for n in (2, 3):
+                runs.append("d-%g-%g-%d=tuned,dynamic_prob_threshold=%g,dynamic_depth_step=%r,"
+                            "dynamic_min_views=%d" % (p, step, n, p, step, n))
+    return runs
+
+
+def parse_run(text):
+    """(label, FusionOptions) of a RUN."""
+    label, _, spec = text.partition("=")
+    parts = spec.split(",")
+    mode, settings = parts[0], {}
+    for item in parts[1:]:
+        key, _, value = item.partition("=")
+        try:
+            settings[key] = float(value)
+        except ValueError:
+            settings[key] = value
+    if "dynamic_min_views" in settings:
+        settings["dynamic_min_views"] = int(settings["dynamic_min_views"])
+    if mode == "tuned":
+        return label, tuned(**settings)
+    return label, FusionOptions(fusion_mode=mode, **settings)
+
+
+def pixel_size(scene):
+    """The size of one depth-map pixel at the median depth of the scene's first view."""
+    out = DenseOutput(scene)
+    name = out.names[0]
+    depth = out.depth(name, 0.0)
+    return float(np.median(depth[depth > 0]) / out.camera(name).intrinsic[0, 0])
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("scene")
-    ap.add_argument("--prob", type=floats, default=[0.3, 0.5, 0.8])
-    ap.add_argument("--disp", type=floats, default=[0.25, 0.5, 1.0])
-    ap.add_argument("--consistent", type=floats, default=[2, 3])
-    ap.add_argument("--tau", type=floats, default=[2.0, 5.0])
-    ap.add_argument("--max_dist", type=float, default=20.0)
+    ap.add_argument("scenes", nargs="+")
+    ap.add_argument("--runs", default="default")
+    ap.add_argument("--tau_pixels", default="0.5,1")
+    ap.add_argument("--max_dist_pixels", type=float, default=4.0)
     a = ap.parse_args(argv)
-    gt = read_ply(os.path.join(a.scene, "gt", "points.ply"))[0]
-    runs = []
-    for p in a.prob:
-        for n in a.consistent:
-            for d in a.disp:
-                runs.append(("fusibile", p, d, int(n)))
-            runs.append(("consistency", p, None, int(n)))
-    head = ["mode", "prob", "disp", "n", "points", "acc", "comp", "overall"]
-    for t in a.tau:
-        head += ["P@%g" % t, "R@%g" % t, "F@%g" % t]
+    runs = {"default": RUNS, "grid": grid()}.get(a.runs) or a.runs.split(";")
+    runs = [parse_run(r) for r in runs]
+    taus = [float(t) for t in a.tau_pixels.split(",")]
+    head = ["scene", "run", "points", "seconds", "acc", "comp"]
+    for t in taus:
+        head += ["P@%gpx" % t, "R@%gpx" % t, "F@%gpx" % t]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    for mode, p, d, n in runs:
-        if mode == "fusibile":
-            cloud = fusion.fuse_dense_folder(a.scene, p, d, n)
-        else:
-            cloud = consistency.fuse_dense_folder(a.scene, p, n)
-        row = [mode, "%g" % p, "-" if d is None else "%g" % d, str(n), str(len(cloud.points))]
-        for k, t in enumerate(a.tau):
-            m = evaluation.point_metrics(cloud.points, gt, t, a.max_dist)
-            if k == 0:
-                row += ["%.2f" % m["accuracy"], "%.2f" % m["completeness"], "%.2f" % m["overall"]]
-            row += ["%.3f" % m["precision"], "%.3f" % m["recall"], "%.3f" % m["fscore"]]
-        print("| " + " | ".join(row) + " |", flush=True)
+    rows = {label: [] for label, _ in runs}
+    for scene in a.scenes:
+        gt = read_ply(os.path.join(scene, "gt", "points.ply"))[0]
+        size = pixel_size(scene)
+        name = os.path.basename(os.path.normpath(scene))
+        for label, options in runs:
+            start = time.time()
+            cloud = fuse(scene, options)
+            seconds = time.time() - start
+            row = [len(cloud.points), seconds]
+            for k, t in enumerate(taus):
+                m = evaluation.point_metrics(cloud.points / size, gt / size, t, a.max_dist_pixels)
+                if k == 0:
+                    row += [m["accuracy"], m["completeness"]]
+                row += [m["precision"], m["recall"], m["fscore"]]
+            rows[label].append(row)
+            print(_row(name, label, row), flush=True)
+    if len(a.scenes) > 1:
+        for label, r in rows.items():
+            print(_row("mean", label, np.mean(r, axis=0)))
+    for ref in ("normal", "plain"):
+        if ref not in rows:
+            continue
+        base = np.array(rows[ref])
+        for label, r in rows.items():
+            r = np.array(r)
+            print("%s / %s: F@%gpx %s (mean %.3f), accuracy %s" % (
+                label, ref, taus[-1], " ".join("%.2f" % x for x in r[:, -1] / base[:, -1]),
+                r[:, -1].mean() / base[:, -1].mean(),
+                " ".join("%.2f" % x for x in r[:, 2] / base[:, 2])))
     return 0
+
+
+def _row(name, label, row):
+    return ("| %s | %s | %d | %.2f | " % (name, label, row[0], row[1])
+            + " | ".join("%.2f" % x for x in row[2:4]) + " | "
+            + " | ".join("%.3f" % x for x in row[4:]) + " |")
 
 
 if __name__ == "__main__":

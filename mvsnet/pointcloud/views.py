@@ -98,11 +98,10 @@ class DenseOutput:
             self.warn(line)
         return image
 
-    def depth(self, name, prob_threshold):
-        """The depth map with 0 where the probability is below ``prob_threshold``, as the
-        original probability_filter (``depth[prob < threshold] = 0``), float32 (H, W).
-        Pixels whose depth or probability is nan or inf are 0 too (no depth), each such
-        map named once through ``warn``."""
+    def maps(self, name):
+        """(depth, probability) (H, W) float32 of view ``name``, unfiltered; the two must
+        have one size. Pixels whose depth or probability is nan or inf have depth and
+        probability 0 (no depth), each such map named once through ``warn``."""
         depth = self._map(name, "init")
         prob = self._map(name, "prob")
         if depth.ndim != 2:
@@ -112,7 +111,16 @@ class DenseOutput:
             raise InputError("probability map is %s but the depth map is %s"
                              % ("x".join(map(str, prob.shape[1::-1])), "x".join(map(str, depth.shape[::-1]))),
                              self.path(name, "prob"))
-        depth[~(np.isfinite(depth) & np.isfinite(prob))] = 0
+        bad = ~(np.isfinite(depth) & np.isfinite(prob))
+        depth[bad] = 0
+        prob[bad] = 0
+        return depth, prob
+
+    def depth(self, name, prob_threshold):
+        """The depth map with 0 where the probability is below ``prob_threshold``, as the
+        original probability_filter (``depth[prob < threshold] = 0``), float32 (H, W);
+        non-finite pixels as :meth:`maps`."""
+        depth, prob = self.maps(name)
         depth[prob < prob_threshold] = 0
         return depth
 
