@@ -41,9 +41,7 @@ def define_flags():
                               "pair.txt); repeat the flag for several scenes.")
     test_cli.define_checkpoint_flags()
     options.define_flags(plan.Options)
-    flags.DEFINE_integer("batch_size", 1, "Reference views per network call.")
-    flags.DEFINE_bool("refinement", False, "3DCNNs: also run the refinement network and write "
-                      "%08d_refined.pfm.")
+    test_cli.define_run_flags()
     test_cli.define_sharing_flags()
     flags.DEFINE_integer("retries", 2, "Further attempts of a task that failed with an exception "
                          "(the tasks of a worker that died are rescheduled without counting here).")

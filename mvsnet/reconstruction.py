@@ -26,7 +26,7 @@ from cameras import layout
 from cameras.errors import InputError
 from mvsnet.colmap import convert
 from mvsnet.colmap import sfm as sfm_stage
-from mvsnet.network.spec import check_max_d, check_view_num
+from mvsnet.network.spec import check_max_d, check_max_size, check_view_num
 from mvsnet.options import option
 
 NETWORK_MULTIPLE = 32
@@ -62,8 +62,7 @@ class PipelineOptions:
                                                   metadata={"flag": False})
 
     def check(self):
-        if self.max_w < NETWORK_MULTIPLE or self.max_h < NETWORK_MULTIPLE:
-            raise InputError("--max_w and --max_h must be at least %d" % NETWORK_MULTIPLE)
+        check_max_size(self.max_w, self.max_h, NETWORK_MULTIPLE)   # one multiple must fit
         check_max_d(self.max_d, 2, automatic=True)
         check_view_num(self.view_num)
         if self.cluster is not None:

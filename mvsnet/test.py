@@ -30,14 +30,19 @@ def define_flags():
     flags.DEFINE_string("dense_folder", None, "Dense folder to process: images/, cams/ and pair.txt.")
     define_checkpoint_flags()
     options.define_flags(plan.Options)
-    flags.DEFINE_integer("batch_size", 1, "Reference views per network call.")
-    flags.DEFINE_bool("refinement", False, "3DCNNs: also run the refinement network and write "
-                      "%08d_refined.pfm.")
+    define_run_flags()
     # not in the original: sharing the views between processes (docs/distributed.md)
     define_sharing_flags()
     flags.DEFINE_string("shard", None, "K/N: compute only the K-th of N shares of the reference "
                         "views (1-based; contiguous runs in pair.txt order), for one process per "
                         "GPU or a job array; the N shares together write the files of one run.")
+
+
+def define_run_flags():
+    """--batch_size and --refinement (the original's; also mvsnet/cluster.py's)."""
+    flags.DEFINE_integer("batch_size", 1, "Reference views per network call.")
+    flags.DEFINE_bool("refinement", False, "3DCNNs: also run the refinement network and write "
+                      "%08d_refined.pfm.")
 
 
 def define_checkpoint_flags():

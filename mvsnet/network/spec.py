@@ -47,10 +47,11 @@ def check_view_num(view_num):
                          "cost volume is the variance across views)" % view_num)
 
 
-def check_max_size(max_w, max_h):
-    """InputError unless ``max_w`` and ``max_h`` are positive."""
-    if max_w < 1 or max_h < 1:
-        raise InputError("--max_w and --max_h must be positive, got %dx%d" % (max_w, max_h))
+def check_max_size(max_w, max_h, least=1):
+    """InputError unless ``max_w`` and ``max_h`` are at least ``least`` (1: positive)."""
+    if max_w < least or max_h < least:
+        raise InputError("--max_w and --max_h must be %s, got %dx%d"
+                         % ("positive" if least == 1 else "at least %d" % least, max_w, max_h))
 
 
 def check_max_d(max_d, least=1, why=None, automatic=False):

@@ -15,6 +15,7 @@ BLENDEDMVS_LISTS = {"training_mvs": "BlendedMVS_training.txt",
                     "training_mvg": "BlendedMVG_training.txt",
                     "validation": "validation_list.txt"}
 TRAINING_DEPTH_RANGE = None   # the cam files' own
+MEMORY_ADVICE = ""   # the images are at the network's size already
 
 
 def samples(dataset, root, view_num, mode):

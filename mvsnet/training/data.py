@@ -48,7 +48,8 @@ from mvsnet.training.samples import no_samples_error
 
 LAYOUTS = {"dtu": dtu, "blendedmvs": blendedmvs, "blendedmvg": blendedmvs, "eth3d": eth3d}
 """The module of each dataset layout: ``samples(dataset, root, view_num, mode)``,
-``rescale(images, cams, depth, paths, opts)`` and ``TRAINING_DEPTH_RANGE``."""
+``rescale(images, cams, depth, paths, opts)``, ``TRAINING_DEPTH_RANGE`` and ``MEMORY_ADVICE``
+(what else lowers a training step's memory: the out-of-memory error's advice)."""
 DATASETS = tuple(LAYOUTS)
 
 

@@ -22,6 +22,7 @@ DTU_VALIDATION_LIGHTING = 3
 DTU_DEPTH_MIN, DTU_DEPTH_MAX = 425.0, 937.0
 TRAINING_DEPTH_RANGE = (DTU_DEPTH_MIN, DTU_DEPTH_MAX)
 """The reference camera's (DEPTH_MIN, DEPTH_MAX) in training, as the original train.py."""
+MEMORY_ADVICE = ""   # the images are at the network's size already
 
 
 def samples(dataset, root, view_num, mode):

@@ -13,6 +13,8 @@ ETH3D_SCENES = {"training": ("delivery_area", "electro", "forest"),
                 "validation": ("playground", "terrains")}
 ETH3D_DEPTH_FOLDERS = {"images_rig_cam%d_undistorted" % i: "images_rig_cam%d" % i for i in (4, 5, 6, 7)}
 TRAINING_DEPTH_RANGE = None   # the cam files' own
+MEMORY_ADVICE = " (or --max_w/--max_h, the ETH3D crop)"
+"""What else lowers a training step's memory, after --max_d and --batch_size."""
 
 
 def samples(dataset, root, view_num, mode):

@@ -124,8 +124,7 @@ def _oom_error(config, batch):
     images = batch[0]
     values = getattr(images, "values", None)         # per-replica values of a distributed batch
     shape = (values[0] if values else images).shape
-    advice = ("lower --max_d or --batch_size%s" % (" (or --max_w/--max_h, the ETH3D crop)"
-                                                   if config.dataset == "eth3d" else ""))
+    advice = "lower --max_d or --batch_size" + data.LAYOUTS[config.dataset].MEMORY_ADVICE
     return checks.out_of_memory(config.data_root, (shape[3], shape[2], config.max_d),
                              "%s training, batch %d" % (config.regularization, shape[0]), advice)
 
