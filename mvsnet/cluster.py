@@ -30,10 +30,10 @@ from mvsnet.pointcloud.cloud import FusionOptions
 
 FLAGS = flags.FLAGS
 
-FUSION_FLAGS = ("prob_threshold", "disp_threshold", "num_consistent", "fusion_mode",
-                "geo_pixel_threshold", "geo_depth_threshold")
-"""depthfusion.py's built-in fusion flags (FusionOptions) that this CLI takes: the cloud is
-always SCENE/points_mvsnet/fused.ply, and fusibile itself does not run on the cluster."""
+FUSION_FLAGS = tuple(f.name for f in options.flag_fields(FusionOptions)
+                     if f.name not in ("fusibile_exe_path", "output"))
+"""depthfusion.py's built-in fusion flags (FusionOptions), all but two: the cloud is always
+SCENE/points_mvsnet/fused.ply, and fusibile itself does not run on the cluster."""
 
 
 def define_flags():
