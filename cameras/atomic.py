@@ -1,6 +1,8 @@
-"""Atomic file writes: write a temporary file in the destination folder, then os.replace."""
+"""Atomic file writes (a temporary file in the destination folder, then os.replace), and
+reads whose errors name the file."""
 
 import os
+import re
 import secrets
 
 from cameras.errors import InputError
@@ -29,6 +31,17 @@ def write_bytes_atomic(path, data):
         raise
 
 
+_TEMPORARY = re.compile(r"^\.(.+)\.\d+\.[0-9a-f]+\.tmp$")
+
+
+def temporary_of(name):
+    """The file name whose temporary :func:`write_bytes_atomic` names ``name`` (a file name,
+    no folder: ``.NAME.PID.HEX.tmp``), or None for any other name. A temporary left behind
+    belongs to a writer that was killed."""
+    match = _TEMPORARY.match(name)
+    return match.group(1) if match else None
+
+
 def _remove_quietly(path):
     try:
         os.remove(path)
@@ -36,15 +49,24 @@ def _remove_quietly(path):
         pass
 
 
-def read_bytes(path, what="file"):
-    """The bytes of ``path``; InputError naming the file when it cannot be read."""
+def open_input(path, what="file"):
+    """``open(path, "rb")`` (a file object to read from); InputError naming the file when it
+    cannot be opened."""
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return open(path, "rb")
     except FileNotFoundError:
         raise InputError("%s does not exist" % what, path) from None
     except IsADirectoryError:
         raise InputError("%s is a directory, not a file" % what, path) from None
     except OSError as e:
         raise InputError("cannot read %s: %s" % (what, e.strerror or e), path) from None
+
+
+def read_bytes(path, what="file"):
+    """The bytes of ``path``; InputError naming the file when it cannot be read."""
+    with open_input(path, what) as f:
+        try:
+            return f.read()
+        except OSError as e:
+            raise InputError("cannot read %s: %s" % (what, e.strerror or e), os.fspath(path)) from None

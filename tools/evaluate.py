@@ -108,6 +108,17 @@ def _log(text):
     print(text, file=sys.stderr, flush=True)
 
 
+def _write_clouds(folder, clouds, legend):
+    """--vis_out: write each (file name, points, colours) of ``clouds`` into ``folder`` (made
+    if needed) and log their paths with the colours' ``legend``."""
+    checks.make_folder(folder, "--vis_out")
+    paths = []
+    for name, points, colors in clouds:
+        paths.append(os.path.join(folder, name))
+        write_ply(paths[-1], points, colors)
+    _log("wrote %s (%s)" % (" and ".join(paths), legend))
+
+
 def _read_cloud(path):
     points = read_ply(path)[0]
     dtu.check_cloud(points, path)
@@ -125,13 +136,10 @@ def evaluate_dtu(args):
                                                                gt_files[0]))
     r = dtu.evaluate(points, gt, seed=args.seed, log=_log, path=args.cloud)
     if args.vis_out:
-        checks.make_folder(args.vis_out, "--vis_out")
-        acc_ply = os.path.join(args.vis_out, "vis_%03d_accuracy.ply" % args.scan)
-        comp_ply = os.path.join(args.vis_out, "vis_%03d_completeness.ply" % args.scan)
-        write_ply(acc_ply, points[r.data_kept], dtu.error_colors(r.data_dist, r.data_used))
-        write_ply(comp_ply, gt.stl, dtu.error_colors(r.stl_dist, r.stl_used))
-        _log("wrote %s and %s (blue: not evaluated, white to red: 0 to %g mm, green: outlier >= %g mm)"
-             % (acc_ply, comp_ply, dtu.VIS_MAX, dtu.OUTLIER))
+        _write_clouds(args.vis_out, [
+            ("vis_%03d_accuracy.ply" % args.scan, points[r.data_kept], dtu.error_colors(r.data_dist, r.data_used)),
+            ("vis_%03d_completeness.ply" % args.scan, gt.stl, dtu.error_colors(r.stl_dist, r.stl_used))],
+            "blue: not evaluated, white to red: 0 to %g mm, green: outlier >= %g mm" % (dtu.VIS_MAX, dtu.OUTLIER))
     note = ("note: the 0.2 mm reduction visits the points in a random order (--seed %d), as the MATLAB "
             "script's randperm does: scores can differ from the MATLAB script's by about 0.01-0.1 %%" % args.seed)
     last = "accuracy %.4f completeness %.4f overall %.4f" % (r.accuracy, r.completeness, r.overall)
@@ -160,12 +168,9 @@ def evaluate_tanks(args):
     if r.gt_downsampled == 0:
         raise InputError("no ground-truth point lies inside the crop volume %s" % args.crop, args.gt)
     if args.vis_out:
-        checks.make_folder(args.vis_out, "--vis_out")
-        p_ply = os.path.join(args.vis_out, scene + ".precision.ply")
-        r_ply = os.path.join(args.vis_out, scene + ".recall.ply")
-        write_ply(p_ply, r.cloud, tanks.error_colors(r.cloud_dist, tau))
-        write_ply(r_ply, r.gt, tanks.error_colors(r.gt_dist, tau))
-        _log("wrote %s and %s (white: 0, to black: 3 tau = %g)" % (p_ply, r_ply, 3 * tau))
+        _write_clouds(args.vis_out, [(scene + ".precision.ply", r.cloud, tanks.error_colors(r.cloud_dist, tau)),
+                                     (scene + ".recall.ply", r.gt, tanks.error_colors(r.gt_dist, tau))],
+                      "white: 0, to black: 3 tau = %g" % (3 * tau))
     note = None
     if r.downsampled == 0:
         note = ("note: no point of %s lies inside the crop volume%s: the scores are 0 as the toolbox gives"

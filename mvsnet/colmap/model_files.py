@@ -87,6 +87,15 @@ class _Binary:
         except UnicodeDecodeError:
             self.fail("the name of %s is not UTF-8 text" % self.item)
 
+    def entries(self, what, least_bytes, item):
+        """The index k of each of the ``what`` the file announces (a uint64 count, each entry
+        at least ``least_bytes`` long), with :attr:`item` "``item`` k+1" for the errors; at
+        the end, :meth:`end`."""
+        for k in range(self.count(what, least_bytes)):
+            self.item = "%s %d" % (item, k + 1)
+            yield k
+        self.end()
+
     def end(self):
         if self.pos != len(self.data):
             self.fail("%d bytes follow the last entry the file announces: a wrong count?"
@@ -118,6 +127,15 @@ class _Text:
             if line and not line.startswith("#"):
                 return self.k, line.split()
         return None
+
+    def data_lines(self):
+        """(line number, words) of each data line in turn (:meth:`next`; the caller may take
+        a line of its own with ``next`` between two)."""
+        while True:
+            line = self.next()
+            if line is None:
+                return
+            yield line
 
     def fail(self, number, problem):
         raise InputError("line %d: %s" % (number, problem), self.path)
@@ -201,21 +219,18 @@ def _cross_check(model, paths, fail_file):
 
 def _cameras_bin(path, model):
     f = _Binary(path)
-    for k in range(f.count("cameras", 24)):
-        f.item = "camera %d" % (k + 1)
+    for _ in f.entries("cameras", 24, "camera"):
         camera_id, model_id, width, height = f.take("iiQQ")
         count = camera_models().get(model_id, (None, 0))[1]
         if model_id not in camera_models():
             f.fail("camera %d has the unknown camera model id %d" % (camera_id, model_id))
         params = f.take("%dd" % count)
         _camera(model, f.fail, camera_id, model_id, width, height, params)
-    f.end()
 
 
 def _images_bin(path, model):
     f = _Binary(path)
-    for k in range(f.count("images", 73)):
-        f.item = "image %d" % (k + 1)
+    for k in f.entries("images", 73, "image"):
         image_id = f.one("I")
         values = f.take("7d")
         camera_id = f.one("I")
@@ -236,13 +251,11 @@ def _images_bin(path, model):
                 observed.add(point_id)
         model.images[image_id] = n
         model.image_points[image_id] = observed
-    f.end()
 
 
 def _points_bin(path, model):
     f = _Binary(path)
-    for k in range(f.count("3-D points", 51)):
-        f.item = "3-D point %d" % (k + 1)
+    for _ in f.entries("3-D points", 51, "3-D point"):
         values = f.take("Q3d3BdQ")
         point_id, xyz, length = values[0], values[1:4], values[8]
         if not _finite(xyz):
@@ -256,7 +269,6 @@ def _points_bin(path, model):
             image_id, index = f.take("II")
             _track_element(f.fail, model, point_id, image_id, index)
         model.points.add(point_id)
-    f.end()
 
 
 def _track_element(fail, model, point_id, image_id, index):
@@ -269,8 +281,7 @@ def _track_element(fail, model, point_id, image_id, index):
 
 def _rigs_bin(path, model):
     f = _Binary(path)
-    for k in range(f.count("rigs", 16)):
-        f.item = "rig %d" % (k + 1)
+    for _ in f.entries("rigs", 16, "rig"):
         rig_id, num_sensors = f.take("II")
         if num_sensors < 1:
             f.fail("rig %d has no sensor" % rig_id)
@@ -284,13 +295,11 @@ def _rigs_bin(path, model):
         if any(kind not in SENSOR_TYPES for kind, _ in sensors):
             f.fail("rig %d has a sensor of unknown type" % rig_id)
         model.rigs[rig_id] = sensors
-    f.end()
 
 
 def _frames_bin(path, model):
     f = _Binary(path)
-    for k in range(f.count("frames", 68)):
-        f.item = "frame %d" % (k + 1)
+    for _ in f.entries("frames", 68, "frame"):
         frame_id, rig_id = f.take("II")
         values = f.take("7d")
         _pose(f.fail, "frame %d" % frame_id, values[:4], values[4:])
@@ -299,7 +308,6 @@ def _frames_bin(path, model):
             f.fail("frame %d announces %d data ids, more than the file holds" % (frame_id, n))
         data = [f.take("iIQ") for _ in range(n)]
         model.frames.append((frame_id, rig_id, data))
-    f.end()
 
 
 # ----------------------------------------------------------------------------- text
@@ -307,11 +315,7 @@ def _frames_bin(path, model):
 def _cameras_txt(path, model):
     f = _Text(path)
     names = {name: model_id for model_id, (name, _) in camera_models().items()}
-    while True:
-        line = f.next()
-        if line is None:
-            break
-        number, words = line
+    for number, words in f.data_lines():
         if len(words) < 4:
             f.fail(number, "expected CAMERA_ID MODEL WIDTH HEIGHT PARAMS..., found %d words" % len(words))
         camera_id, width, height = f.numbers(number, [words[0], words[2], words[3]], int, "camera id and size")
@@ -323,11 +327,7 @@ def _cameras_txt(path, model):
 
 def _images_txt(path, model):
     f = _Text(path)
-    while True:
-        line = f.next()
-        if line is None:
-            break
-        number, words = line
+    for number, words in f.data_lines():
         if len(words) < 10:
             f.fail(number, "expected IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME, found %d words" % len(words))
         image_id, camera_id = f.numbers(number, [words[0], words[8]], int, "image and camera ids")
@@ -355,11 +355,7 @@ def _images_txt(path, model):
 
 def _points_txt(path, model):
     f = _Text(path)
-    while True:
-        line = f.next()
-        if line is None:
-            break
-        number, words = line
+    for number, words in f.data_lines():
         if len(words) < 8 or (len(words) - 8) % 2:
             f.fail(number, "expected POINT3D_ID X Y Z R G B ERROR and IMAGE_ID POINT2D_IDX pairs, found "
                    "%d words" % len(words))
@@ -386,11 +382,7 @@ def _sensor_type(f, number, word):
 
 def _rigs_txt(path, model):
     f = _Text(path)
-    while True:
-        line = f.next()
-        if line is None:
-            break
-        number, words = line
+    for number, words in f.data_lines():
         if len(words) < 4:
             f.fail(number, "expected RIG_ID NUM_SENSORS REF_SENSOR_TYPE REF_SENSOR_ID, found %d words" % len(words))
         rig_id, num_sensors = f.numbers(number, words[:2], int, "rig id and sensor count")
@@ -417,11 +409,7 @@ def _rigs_txt(path, model):
 
 def _frames_txt(path, model):
     f = _Text(path)
-    while True:
-        line = f.next()
-        if line is None:
-            break
-        number, words = line
+    for number, words in f.data_lines():
         if len(words) < 10:
             f.fail(number, "expected FRAME_ID RIG_ID QW QX QY QZ TX TY TZ NUM_DATA_IDS, found %d words" % len(words))
         frame_id, rig_id = f.numbers(number, words[:2], int, "frame and rig ids")

@@ -29,13 +29,14 @@ import os
 import re
 
 from cameras import layout
+from cameras.atomic import temporary_of
 from cameras.errors import InputError
 from mvsnet.inference import outputs
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-# cameras.atomic's temporary name of a depth-map file: .NAME.PID.HEX.tmp
-_TEMPORARY = re.compile(r"^\.\d{8}(?:%s)\.\d+\.[0-9a-f]+\.tmp$"
-                        % "|".join(re.escape(suffix) for suffix in layout.DEPTH_FILES.values()))
+# a depth-map file of a view (its temporaries: cameras.atomic.temporary_of)
+_DEPTH_FILE = re.compile(r"^\d{8}(?:%s)$"
+                         % "|".join(re.escape(suffix) for suffix in layout.DEPTH_FILES.values()))
 
 
 def parse_shard(text, flag="--shard"):
@@ -135,7 +136,8 @@ def stale_temporaries(folder):
         names = os.listdir(folder)
     except OSError:
         return []
-    return sorted(os.path.join(folder, name) for name in names if _TEMPORARY.match(name))
+    return sorted(os.path.join(folder, name) for name in names
+                  if _DEPTH_FILE.match(temporary_of(name) or ""))
 
 
 def describe(k, n, first, count, total):

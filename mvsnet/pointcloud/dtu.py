@@ -41,7 +41,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from cameras.errors import InputError
-from mvsnet.pointcloud.evaluation import nearest_distances
+from mvsnet.pointcloud.evaluation import nearest_distances, scores_summary
 
 STL_FILE = os.path.join("Points", "stl", "stl%03d_total.ply")
 MASK_FILE = os.path.join("ObsMask", "ObsMask%d_10.mat")
@@ -282,7 +282,7 @@ class Result:
 
     def summary(self):
         """The scores and counts as a dict (no arrays)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
+        return scores_summary(self)
 
 
 def evaluate(points, gt, seed=0, reduce_distance=REDUCE_DISTANCE, outlier=OUTLIER,

@@ -1,6 +1,8 @@
 """Measuring a reconstruction: depth maps against ground-truth depth, point clouds against a
 ground-truth cloud (nearest neighbours with scipy.spatial.cKDTree)."""
 
+import dataclasses
+
 import numpy as np
 
 from cameras.errors import InputError
@@ -116,3 +118,10 @@ def point_metrics(pred, gt, tau, max_dist=None, voxel=0.0):
                fscore=2 * precision * recall / (precision + recall) if precision + recall else 0.0)
     out["overall"] = (out["accuracy"] + out["completeness"]) / 2
     return out
+
+
+def scores_summary(result):
+    """The scores and counts of an evaluation's result dataclass (:class:`mvsnet.pointcloud.dtu.Result`,
+    :class:`mvsnet.pointcloud.tanks.Result`) as a dict: the fields shown in its repr, without
+    the per-point arrays."""
+    return {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.repr}

@@ -7,11 +7,10 @@ properties, faces) reads correctly; writing is atomic (cameras.atomic).
 """
 
 import io
-import os
 
 import numpy as np
 
-from cameras.atomic import write_bytes_atomic
+from cameras.atomic import open_input, write_bytes_atomic
 from cameras.checks import check_finite_array
 from cameras.errors import InputError
 
@@ -48,20 +47,6 @@ def ply_bytes(points, colors=None, normals=None):
 def write_ply(path, points, colors=None, normals=None):
     """Write a point cloud (see :func:`ply_bytes`) atomically."""
     write_bytes_atomic(path, ply_bytes(points, colors, normals))
-
-
-def open_input(path, what="file"):
-    """``open(path, "rb")`` with the errors of cameras.atomic.read_bytes (InputError naming
-    the file)."""
-    path = os.fspath(path)
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise InputError("%s does not exist" % what, path) from None
-    except IsADirectoryError:
-        raise InputError("%s is a directory, not a file" % what, path) from None
-    except OSError as e:
-        raise InputError("cannot read %s: %s" % (what, e.strerror or e), path) from None
 
 
 def read_ply(path):

@@ -33,7 +33,7 @@ import numpy as np
 
 from cameras.atomic import read_bytes
 from cameras.errors import InputError
-from mvsnet.pointcloud.evaluation import nearest_distances
+from mvsnet.pointcloud.evaluation import nearest_distances, scores_summary
 
 # tau of the training scenes (python_toolbox/evaluation/config.py), in the scenes' units
 SCENE_TAU = {"Barn": 0.01, "Caterpillar": 0.005, "Church": 0.025, "Courthouse": 0.025,
@@ -195,7 +195,7 @@ class Result:
 
     def summary(self):
         """The scores and counts as a dict (no arrays)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
+        return scores_summary(self)
 
 
 def evaluate(points, gt, crop, tau, alignment=None):
