@@ -63,7 +63,8 @@ def prepared_batches(plans, options, batch_size, failures):
     groups = [plans[i:i + batch_size] for i in range(0, len(plans), batch_size)]
     if not groups:
         return
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="read-view-sets") as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="read-view-sets")
+    try:
         pending = pool.submit(read, groups[0])
         for k in range(len(groups)):
             items, err = pending.result()
@@ -74,6 +75,10 @@ def prepared_batches(plans, options, batch_size, failures):
             if err is not None:
                 failures.append(err)
                 return
+    finally:
+        # Not wait=True: a generator its caller dropped can be finalised by the garbage
+        # collector in the reader thread itself, which cannot join itself.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _oom_error(dense_folder, options, plan):
