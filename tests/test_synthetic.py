@@ -193,9 +193,7 @@ def test_dense_folder_files_and_formats(tmp_path, depth_line):
 
 
 def test_dense_with_foundation_readers(tmp_path):
-    camfile = pytest.importorskip("cameras.camfile")
-    pair = pytest.importorskip("cameras.pair")
-    pfm = pytest.importorskip("cameras.pfm")
+    from cameras import camfile, pair, pfm
     out = str(tmp_path / "d")
     S.write_dense(out, views=3, width=32, height=24, seed=0, depth_line=2, max_d=24, interval_scale=0.8)
     for i in range(3):
@@ -314,8 +312,7 @@ def test_scene_tiny_fixture_is_reproducible(tmp_path):
     """tests/fixtures/scene_tiny is what the command in tests/fixtures/README.md writes: a change
     to the generator that alters it means the oracle fixtures made from it must be redone."""
     fix = os.path.join(ROOT, "tests", "fixtures", "scene_tiny")
-    if not os.path.isdir(fix):
-        pytest.skip("no scene_tiny fixture")
+    assert os.path.isdir(fix), "tests/fixtures/scene_tiny is missing"
     out = str(tmp_path / "scene_tiny")
     assert S.main(["dense", out, "--views", "5", "--width", "200", "--height", "150", "--seed", "0",
                    "--depth_line", "2", "--max_d", "32", "--interval_scale", "0.8"]) == 0
@@ -385,8 +382,7 @@ def test_colmap_text_comparison_rejects_real_changes():
 @pytest.mark.parametrize("name", ["orig_test_gru", "orig_test_gru_v3", "orig_test_3dcnns", "orig_test_3dcnns_v3"])
 def test_oracle_test_fixtures_layout(name):
     folder = os.path.join(ROOT, "tests", "fixtures", name)
-    if not os.path.isdir(folder):
-        pytest.skip("no %s fixture" % name)
+    assert os.path.isdir(folder), "tests/fixtures/%s is missing" % name
     assert len(os.listdir(folder)) == 20
     for i in range(5):
         for kind in ("init", "prob"):
