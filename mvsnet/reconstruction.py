@@ -54,6 +54,11 @@ class PipelineOptions:
                                    "README's value for R-MVSNet).")
     disp_threshold: float = option(0.25, "Fusion: largest reprojection disparity (pixels).")
     num_consistent: int = option(3, "Fusion: least number of agreeing source views.")
+    fusion_mode: str = option("tuned", "Fusion: 'tuned' (the dynamic mode with the settings "
+                              "that measured best, mvsnet.pointcloud.cloud.TUNED, at "
+                              "--prob_threshold and --num_consistent; docs/pointclouds.md) or "
+                              "'fusibile' (fusibile's algorithm, also --disp_threshold).",
+                              choices=("tuned", "fusibile"))
     force: bool = option(False, "Redo every stage even when its output exists.")
     cluster: str = option(None, "Stage 3 on a Dask cluster: local:N (N worker processes here) or "
                           "a scheduler address tcp://HOST:8786; needs pip install -e .[cluster] "
@@ -265,18 +270,29 @@ def _checkpoint(options):
 
 
 def fusion(ws, options, log):
-    """Stage 4: the fused cloud of ws.mvsnet's depth maps into ws.ply (fusibile's algorithm).
+    """Stage 4: the fused cloud of ws.mvsnet's depth maps into ws.ply (``options.fusion_mode``
+    tuned: :func:`mvsnet.pointcloud.cloud.tuned`; fusibile: fusibile's algorithm).
     Returns {points, seconds} (or {skipped})."""
-    from mvsnet.pointcloud.cloud import FusionOptions, pointcloud
+    from mvsnet.pointcloud.cloud import FusionOptions, pointcloud, tuned
 
     if os.path.isfile(ws.ply):
         return _skipped(4, ws.ply, log)
-    log("[4/4] %s: probability >= %g, disparity < %g px, >= %d consistent views"
-        % (STAGES[3], options.prob_threshold, options.disp_threshold, options.num_consistent))
-    with _stage(4):
+    if options.fusion_mode == "tuned":
+        fusion_options = tuned(prob_threshold=options.prob_threshold, output=ws.ply,
+                               num_consistent=options.num_consistent)
+        log("[4/4] %s: dynamic mode, probability >= %g with >= %d sources within %g px and "
+            "%g %%, or >= %g with n >= %d sources within n x %g px and n x %g %%"
+            % (STAGES[3], fusion_options.prob_threshold, fusion_options.num_consistent,
+               fusion_options.geo_pixel_threshold, 100 * fusion_options.geo_depth_threshold,
+               fusion_options.dynamic_prob_threshold, fusion_options.dynamic_min_views,
+               fusion_options.dynamic_pixel_step, 100 * fusion_options.dynamic_depth_step))
+    else:
         fusion_options = FusionOptions(prob_threshold=options.prob_threshold, output=ws.ply,
                                        disp_threshold=options.disp_threshold,
                                        num_consistent=options.num_consistent)
+        log("[4/4] %s: probability >= %g, disparity < %g px, >= %d consistent views"
+            % (STAGES[3], options.prob_threshold, options.disp_threshold, options.num_consistent))
+    with _stage(4):
         cloud, _, seconds = pointcloud(ws.mvsnet, fusion_options, allow_empty=False,
                                        warn=lambda line: log("  warning: " + line))
     return {"points": len(cloud.points), "seconds": seconds}
