@@ -294,6 +294,7 @@ def fusion(ws, options, log):
             % (STAGES[3], options.prob_threshold, options.disp_threshold, options.num_consistent))
     with _stage(4):
         cloud, _, seconds = pointcloud(ws.mvsnet, fusion_options, allow_empty=False,
+                                       log=lambda line: log("  " + line),
                                        warn=lambda line: log("  warning: " + line))
     return {"points": len(cloud.points), "seconds": seconds}
 

@@ -10,6 +10,7 @@ import shutil
 import time
 
 from cameras.errors import InputError
+from mvsnet import progress
 from mvsnet.options import option
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".ppm", ".pgm", ".webp")
@@ -85,6 +86,20 @@ def _replace_dir(tmp, final):
     os.replace(tmp, final)
 
 
+def database_count(database_path, table):
+    """Rows of ``table`` in the COLMAP database (read-only; while COLMAP writes it: how far
+    feature extraction (keypoints: one row per photo) or matching (two_view_geometries: one
+    row per verified pair) has come)."""
+    import sqlite3
+
+    connection = sqlite3.connect("file:%s?mode=ro" % os.path.abspath(database_path), uri=True,
+                                 timeout=0.2)
+    try:
+        return connection.execute("SELECT COUNT(*) FROM %s" % table).fetchone()[0]
+    finally:
+        connection.close()
+
+
 def run_sfm(image_dir, sparse_dir, database_path, options, log=print):
     """Features, matches and incremental mapping of the photos of ``image_dir``; the largest
     model is written (binary) to ``sparse_dir``. Returns a summary dict with the seconds of
@@ -108,9 +123,11 @@ def run_sfm(image_dir, sparse_dir, database_path, options, log=print):
     reader = pycolmap.ImageReaderOptions()
     reader.camera_model = options.camera_model
     mode = pycolmap.CameraMode.SINGLE if options.single_camera else pycolmap.CameraMode.AUTO
-    pycolmap.extract_features(database_path, image_dir, image_names=names, camera_mode=mode,
-                              reader_options=reader, extraction_options=extraction,
-                              device=pycolmap.Device.cpu)
+    with progress.Progress(len(names), "SIFT features", unit="photo", log=log) as bar, \
+            progress.Poller(bar, lambda: database_count(database_path, "keypoints")):
+        pycolmap.extract_features(database_path, image_dir, image_names=names, camera_mode=mode,
+                                  reader_options=reader, extraction_options=extraction,
+                                  device=pycolmap.Device.cpu)
     seconds["features"] = time.perf_counter() - start
     log("  SIFT features of %d photos: %.1f s" % (len(names), seconds["features"]))
 
@@ -118,18 +135,22 @@ def run_sfm(image_dir, sparse_dir, database_path, options, log=print):
     matching = pycolmap.FeatureMatchingOptions()
     matching.use_gpu = False
     matching.num_threads = options.num_threads
-    if options.matcher == "exhaustive":
-        pycolmap.match_exhaustive(database_path, matching_options=matching, device=pycolmap.Device.cpu)
-    elif options.matcher == "sequential":
-        pairing = pycolmap.SequentialPairingOptions()
-        pairing.overlap = options.sequential_overlap
-        pycolmap.match_sequential(database_path, matching_options=matching, pairing_options=pairing,
-                                  device=pycolmap.Device.cpu)
-    else:
-        pairing = pycolmap.VocabTreePairingOptions()
-        pairing.vocab_tree_path = options.vocab_tree_path
-        pycolmap.match_vocabtree(database_path, matching_options=matching, pairing_options=pairing,
-                                 device=pycolmap.Device.cpu)
+    # pairs verified so far / all pairs (exhaustive; the other matchers' count is not known)
+    pairs = len(names) * (len(names) - 1) // 2 if options.matcher == "exhaustive" else None
+    with progress.Progress(pairs, "%s matching" % options.matcher, unit="pair", log=log) as bar, \
+            progress.Poller(bar, lambda: database_count(database_path, "two_view_geometries")):
+        if options.matcher == "exhaustive":
+            pycolmap.match_exhaustive(database_path, matching_options=matching, device=pycolmap.Device.cpu)
+        elif options.matcher == "sequential":
+            pairing = pycolmap.SequentialPairingOptions()
+            pairing.overlap = options.sequential_overlap
+            pycolmap.match_sequential(database_path, matching_options=matching, pairing_options=pairing,
+                                      device=pycolmap.Device.cpu)
+        else:
+            pairing = pycolmap.VocabTreePairingOptions()
+            pairing.vocab_tree_path = options.vocab_tree_path
+            pycolmap.match_vocabtree(database_path, matching_options=matching, pairing_options=pairing,
+                                     device=pycolmap.Device.cpu)
     seconds["matching"] = time.perf_counter() - start
     log("  %s matching: %.1f s" % (options.matcher, seconds["matching"]))
 
@@ -141,7 +162,12 @@ def run_sfm(image_dir, sparse_dir, database_path, options, log=print):
     if os.path.isdir(tmp):
         shutil.rmtree(tmp)
     os.makedirs(tmp)
-    models = pycolmap.incremental_mapping(database_path, image_dir, tmp, options=mapping)
+    with progress.Progress(len(names), "mapping", unit="photo", log=log) as bar:
+        # called by COLMAP after each photo it registers (the first pair counts as two)
+        models = pycolmap.incremental_mapping(
+            database_path, image_dir, tmp, options=mapping,
+            initial_image_pair_callback=lambda: bar.update(2),
+            next_image_callback=lambda: bar.update(1))
     seconds["mapping"] = time.perf_counter() - start
     if not models:
         shutil.rmtree(tmp)

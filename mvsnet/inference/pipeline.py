@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from cameras.errors import InputError
 from mvsnet import checks
+from mvsnet import progress
 from mvsnet import weights
 from mvsnet.inference import network as net
 from mvsnet.inference import outputs
@@ -149,6 +150,7 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     written = []
     start = last = time.perf_counter()
     done = 0
+    bar = progress.Progress(len(plans), "depth maps", unit="view", log=log)  # closed below
     try:
         for view_sets in batches:
             out = network(*prepare.network_inputs(view_sets), cache)
@@ -169,12 +171,15 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
             h, w = out["depth"].shape[1:3]
             for plan in batch_plans:
                 done += 1
-                log("view %d/%d (%08d): input %dx%d, depth map %dx%d, %d planes from %.6g, %.3f s"
-                    % (done, len(plans), plan.ref_index, options.max_w, options.max_h, w, h, planes,
-                       plan.cams[0].depth_min, seconds))
+                bar.update(line="view %d/%d (%08d): input %dx%d, depth map %dx%d, %d planes from "
+                           "%.6g, %.3f s" % (done, len(plans), plan.ref_index, options.max_w,
+                                             options.max_h, w, h, planes, plan.cams[0].depth_min,
+                                             seconds))
                 per_view.append(seconds)
     except (tf.errors.ResourceExhaustedError, MemoryError):   # std::bad_alloc surfaces as MemoryError
         raise _oom_error(dense_folder, options, plans[min(done, len(plans) - 1)]) from None
+    finally:
+        bar.close()
     if failures:
         if done:
             log("stopped after %d of %d view(s); their files are complete" % (done, len(plans)))

@@ -42,6 +42,7 @@ import numpy as np
 from cameras import layout
 from cameras.errors import InputError
 from cameras.pair import read_pair
+from mvsnet import progress
 from mvsnet.pointcloud.fusion import FusedCloud
 
 MASK_KINDS = ("photo", "geo", "final")  # per-view PNGs NAME_photo.png, ... (as the ports)
@@ -279,23 +280,23 @@ def fuse_dense_folder(dense_folder, options, mask_folder=None, log=None, warn=lo
     if mask_folder is not None:
         os.makedirs(mask_folder, exist_ok=True)
     points, colors, per_view = [], [], []
-    for k, name in enumerate(out.names):
-        t = time.time()
-        depth, prob = maps[name]
-        sources = [maps[ids[s]] + (geos[ids[s]],)
-                   for s in _sources(pairs, int(name))
-                   if s in ids and ids[s] != name]
-        result = filter_view(depth, prob, out.image(name, depth.shape), geos[name], sources,
-                             options)
-        if mask_folder is not None:
-            write_masks(mask_folder, name, result)
-        points.append(result.points)
-        colors.append(result.colors)
-        per_view.append(len(result.points))
-        if log is not None:
-            log("view %d/%d (%s): %d points (photo %.3f, geo %.3f, final %.3f), %.2f s"
-                % (k + 1, len(out.names), name, len(result.points), result.photo.mean(),
-                   result.geo.mean(), result.final.mean(), time.time() - t))
+    with progress.Progress(len(out.names), "fusion", unit="view", log=log) as bar:
+        for k, name in enumerate(out.names):
+            t = time.time()
+            depth, prob = maps[name]
+            sources = [maps[ids[s]] + (geos[ids[s]],)
+                       for s in _sources(pairs, int(name))
+                       if s in ids and ids[s] != name]
+            result = filter_view(depth, prob, out.image(name, depth.shape), geos[name], sources,
+                                 options)
+            if mask_folder is not None:
+                write_masks(mask_folder, name, result)
+            points.append(result.points)
+            colors.append(result.colors)
+            per_view.append(len(result.points))
+            bar.update(line="view %d/%d (%s): %d points (photo %.3f, geo %.3f, final %.3f), %.2f s"
+                       % (k + 1, len(out.names), name, len(result.points), result.photo.mean(),
+                          result.geo.mean(), result.final.mean(), time.time() - t))
     cloud = FusedCloud(np.concatenate(points), np.concatenate(colors), per_view)
     cloud.seconds = time.time() - start
     return cloud

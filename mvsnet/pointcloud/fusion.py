@@ -45,6 +45,7 @@ import numpy as np
 
 from cameras import layout
 from cameras.errors import InputError
+from mvsnet import progress
 from mvsnet.pointcloud.views import DenseOutput
 
 SOURCE_CHUNK = 8  # source views projected per matrix product (fuse_reference_numpy)
@@ -337,7 +338,8 @@ def fuse_views(depths, images, geos, disp_threshold=0.25, num_consistent=3, name
                log=None, tables=None, workers=None):
     """Run :func:`fuse_reference` for every view, ``workers`` reference views at a time in
     threads (default :func:`worker_count`); the points stay in view order. Progress through
-    ``log`` (one line per view, in view order). ``tables``: the views' texel tables
+    ``log`` (one line per view, in view order; with a bar and the time left on a terminal:
+    :mod:`mvsnet.progress`). ``tables``: the views' texel tables
     (:func:`texel_table`), built here when not given."""
     start = time.time()
     if tables is None:
@@ -350,14 +352,14 @@ def fuse_views(depths, images, geos, disp_threshold=0.25, num_consistent=3, name
         return p, c, time.time() - t
 
     points, colors, per_view = [], [], []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with progress.Progress(len(geos), "fusion", unit="view", log=log) as bar, \
+            ThreadPoolExecutor(max_workers=workers) as pool:
         for r, (p, c, seconds) in enumerate(pool.map(one, range(len(geos)))):
             points.append(p)
             colors.append(c)
             per_view.append(len(p))
-            if log is not None:
-                log("view %d/%d (%s): %d points, %.2f s"
-                    % (r + 1, len(geos), names[r] if names else r, len(p), seconds))
+            bar.update(line="view %d/%d (%s): %d points, %.2f s"
+                       % (r + 1, len(geos), names[r] if names else r, len(p), seconds))
     cloud = FusedCloud(np.concatenate(points) if points else np.zeros((0, 3), np.float32),
                        np.concatenate(colors) if colors else np.zeros((0, 3), np.uint8),
                        per_view)

@@ -37,6 +37,7 @@ from cameras.errors import InputError
 from mvsnet import checkpoint as ck
 from mvsnet import checks
 from mvsnet.training import step as train_step
+from mvsnet import progress
 from mvsnet.training import data
 from mvsnet.weights import checkpoints_in
 from mvsnet.network.model import build_model
@@ -192,36 +193,46 @@ def train(config, strategy=None, warn=logging.warning, out=print):
         writer = tf.summary.create_file_writer(checks.make_folder(config.log_folder, "--log_folder"))
     snapshots, history = [], []
     step_count = 0
-    for epoch in range(config.epoch):
-        for step in range(steps_per_epoch):
-            if config.max_steps and step_count >= config.max_steps:
-                break
-            start = time.time()
-            batch = _next_batch(iterator, errors)
-            try:
-                metrics = {k: float(v) for k, v in step_fn(*batch).items()}
-            except (tf.errors.ResourceExhaustedError, MemoryError):  # std::bad_alloc: MemoryError
-                raise _oom_error(config, batch) from None
-            duration = time.time() - start
-            global_step = int(optimizer.iterations.numpy())
-            step_count += 1
-            history.append(dict(metrics, global_step=global_step))
-            if step % config.display == 0:
-                out("epoch %d, step %d, global_step %d, loss = %.4f, (< 1px) = %.4f, (< 3px) = %.4f, "
-                    "lr = %.6g (%.3f sec/step)" % (epoch, step, global_step, metrics["loss"],
-                                                   metrics["less_one"], metrics["less_three"],
-                                                   metrics["lr"], duration))
-            if writer is not None and step % (config.display * 10) == 0:
-                write_scalars(writer, global_step, {
-                    "loss": metrics["loss"], "less_one_accuracy": metrics["less_one"],
-                    "less_three_accuracy": metrics["less_three"], "lr": metrics["lr"]})
-            last = step == steps_per_epoch - 1 or step_count == config.max_steps
-            if global_step % config.snapshot == 0 or last:
-                prefix = train_step.snapshot_prefix(config.model_folder, config.regularization, global_step)
-                if chief:
-                    train_step.save_snapshot(model, optimizer, prefix)
-                    out("Saving model to %s" % prefix)
-                snapshots.append(prefix)
+    total = steps_per_epoch * config.epoch
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    # a bar with the time left on the chief's terminal (mvsnet.progress); the lines as before
+    bar = progress.Progress(total, "training", unit="step", log=out, bar=None if chief else False)
+    try:
+        for epoch in range(config.epoch):
+            for step in range(steps_per_epoch):
+                if config.max_steps and step_count >= config.max_steps:
+                    break
+                start = time.time()
+                batch = _next_batch(iterator, errors)
+                try:
+                    metrics = {k: float(v) for k, v in step_fn(*batch).items()}
+                except (tf.errors.ResourceExhaustedError, MemoryError):  # std::bad_alloc: MemoryError
+                    raise _oom_error(config, batch) from None
+                duration = time.time() - start
+                global_step = int(optimizer.iterations.numpy())
+                step_count += 1
+                history.append(dict(metrics, global_step=global_step))
+                line = None
+                if step % config.display == 0:
+                    line = ("epoch %d, step %d, global_step %d, loss = %.4f, (< 1px) = %.4f, "
+                            "(< 3px) = %.4f, lr = %.6g (%.3f sec/step)"
+                            % (epoch, step, global_step, metrics["loss"], metrics["less_one"],
+                               metrics["less_three"], metrics["lr"], duration))
+                bar.update(line=line)
+                if writer is not None and step % (config.display * 10) == 0:
+                    write_scalars(writer, global_step, {
+                        "loss": metrics["loss"], "less_one_accuracy": metrics["less_one"],
+                        "less_three_accuracy": metrics["less_three"], "lr": metrics["lr"]})
+                last = step == steps_per_epoch - 1 or step_count == config.max_steps
+                if global_step % config.snapshot == 0 or last:
+                    prefix = train_step.snapshot_prefix(config.model_folder, config.regularization, global_step)
+                    if chief:
+                        train_step.save_snapshot(model, optimizer, prefix)
+                        bar.log("Saving model to %s" % prefix)
+                    snapshots.append(prefix)
+    finally:
+        bar.close()
     if writer is not None:
         writer.close()
     if _multi_worker(strategy):

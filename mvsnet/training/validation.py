@@ -29,6 +29,7 @@ from absl import logging
 from cameras.atomic import write_bytes_atomic
 from mvsnet import checkpoint as ck
 from mvsnet import checks
+from mvsnet import progress
 from mvsnet.network import loss as mvs_loss
 from mvsnet.training import data
 from mvsnet.weights import resolve_checkpoint
@@ -98,21 +99,26 @@ def validate(config, warn=logging.warning, out=print):
     dataset = data.validation_dataset(samples.samples, config.data_options(), config.batch_size, errors)
     totals = np.zeros(3)
     count = 0
-    for images, cams, gt in dataset:
-        start = time.time()
-        try:
-            values = [v.numpy() for v in evaluate(images, cams, gt)]
-        except (tf.errors.ResourceExhaustedError, MemoryError):
-            _, _, h, w, _ = images.shape
-            raise checks.out_of_memory(root, (w, h, config.max_d), config.regularization,
-                                    "lower --max_d or --batch_size (--max_w/--max_h crop the ETH3D "
-                                    "images only)") from None
-        duration = time.time() - start
-        for b in range(values[0].shape[0]):
-            out("depth map validation for %d, loss=%.3f, < 1 = %.3f, < 3 = %.3f. (%.3f sec/step)"
-                % (count, values[0][b], values[1][b], values[2][b], duration))
-            totals += [float(v[b]) for v in values]
-            count += 1
+    bar = progress.Progress(len(samples), "validation", unit="sample", log=out)
+    try:
+        for images, cams, gt in dataset:
+            start = time.time()
+            try:
+                values = [v.numpy() for v in evaluate(images, cams, gt)]
+            except (tf.errors.ResourceExhaustedError, MemoryError):
+                _, _, h, w, _ = images.shape
+                raise checks.out_of_memory(root, (w, h, config.max_d), config.regularization,
+                                        "lower --max_d or --batch_size (--max_w/--max_h crop the ETH3D "
+                                        "images only)") from None
+            duration = time.time() - start
+            for b in range(values[0].shape[0]):
+                bar.update(line="depth map validation for %d, loss=%.3f, < 1 = %.3f, < 3 = %.3f. "
+                           "(%.3f sec/step)" % (count, values[0][b], values[1][b], values[2][b],
+                                                duration))
+                totals += [float(v[b]) for v in values]
+                count += 1
+    finally:
+        bar.close()
     errors.check()
     averages = totals / max(count, 1)
     out("ave_loss %s" % averages[0])
