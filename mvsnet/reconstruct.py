@@ -10,7 +10,9 @@
 3. R-MVSNet (GRU) depth maps into WS/mvsnet/depths_mvsnet/, with the shipped released
    weights unless --pretrained_model_ckpt_path; the network input is the largest multiple
    of 32 that fits the undistorted photos, capped by --max_w x --max_h;
-4. depth fusion into WS/points.ply.
+4. depth fusion into WS/points.ply (--mesh: also WS/mesh.ply, docs/mesh.md);
+then WS/preview.png: the photos of three views, the cloud from their cameras, the depth and
+probability maps of one view (docs/rendering.md); its path is printed.
 A stage whose output exists is skipped (resume after an interruption); --force redoes all.
 A failure is one line "error: stage N (name): why". The photos are never modified.
 The pipeline itself is mvsnet.reconstruction (one function per stage).

@@ -10,6 +10,8 @@ Workspace layout (every stage writes its own part; a stage whose output exists i
     WS/mvsnet/                      2. colmap2mvsnet: images/, cams/, pair.txt
     WS/mvsnet/depths_mvsnet/        3. R-MVSNet depth and probability maps
     WS/points.ply                   4. fused coloured point cloud
+    WS/mesh.ply                     (with mesh) its coloured mesh
+    WS/preview.png                  the photos, the cloud from their cameras, depth and probability
 
 Each stage is one function (:func:`structure_from_motion`, :func:`colmap2mvsnet`,
 :func:`depth_maps`, :func:`fusion`) that returns its part of the summary; :func:`reconstruct`
@@ -59,6 +61,10 @@ class PipelineOptions:
                               "--prob_threshold and --num_consistent; docs/pointclouds.md) or "
                               "'fusibile' (fusibile's algorithm, also --disp_threshold).",
                               choices=("tuned", "fusibile"))
+    mesh: bool = option(False, "Also write WS/mesh.ply, a coloured mesh of the cloud (screened "
+                        "Poisson; needs the mesh extra: pip install -e .[mesh]).")
+    mesh_depth: int = option(9, "--mesh: Poisson octree depth (at most 2^depth cells per side).")
+    mesh_trim: float = option(0.1, "--mesh: share of the lowest-density vertices removed.")
     force: bool = option(False, "Redo every stage even when its output exists.")
     cluster: str = option(None, "Stage 3 on a Dask cluster: local:N (N worker processes here) or "
                           "a scheduler address tcp://HOST:8786; needs pip install -e .[cluster] "
@@ -75,6 +81,14 @@ class PipelineOptions:
 
             cluster.parse_address(self.cluster)
             cluster.check_engine()
+        if self.mesh:  # before any work: the extra and its options
+            from mvsnet.pointcloud import mesh
+
+            mesh.require_open3d()
+            if not 1 <= self.mesh_depth <= 12:
+                raise InputError("--mesh_depth must be 1 to 12, got %d" % self.mesh_depth)
+            if not 0 <= self.mesh_trim < 1:
+                raise InputError("--mesh_trim must be in [0, 1), got %g" % self.mesh_trim)
         self.sfm.check()
 
 
@@ -107,6 +121,8 @@ class Workspace:
         self.mvsnet = os.path.join(self.root, "mvsnet")
         self.depths = layout.depth_folder(self.mvsnet)
         self.ply = os.path.join(self.root, "points.ply")
+        self.mesh = os.path.join(self.root, "mesh.ply")
+        self.preview = os.path.join(self.root, "preview.png")
 
 
 @dataclasses.dataclass
@@ -256,6 +272,7 @@ def depth_maps(ws, options, network, log):
             pipeline.run(ws.mvsnet, checkpoint, None, net_options, plans=todo,
                          log=lambda line: log("  " + line))
     _remove(ws.ply)
+    _remove(ws.mesh)
     return {"views": len(plans), "seconds": time.perf_counter() - start}
 
 
@@ -296,7 +313,56 @@ def fusion(ws, options, log):
         cloud, _, seconds = pointcloud(ws.mvsnet, fusion_options, allow_empty=False,
                                        log=lambda line: log("  " + line),
                                        warn=lambda line: log("  warning: " + line))
-    return {"points": len(cloud.points), "seconds": seconds}
+    _remove(ws.mesh)  # of an older cloud
+    return {"points": len(cloud.points), "seconds": seconds, "cloud": cloud}
+
+
+def surface(ws, options, cloud, log):
+    """With options.mesh, WS/mesh.ply: normals towards each point's reference view when the
+    fusion ran now (``cloud``, a FusedCloud), else towards the nearest camera of WS/mvsnet/cams;
+    kept when it exists and the cloud was not redone. Returns (Mesh or None, seconds)."""
+    from mvsnet.pointcloud import mesh, ply, render
+
+    if not options.mesh:
+        return None, None
+    start = time.perf_counter()
+    if cloud is None and os.path.isfile(ws.mesh):
+        log("mesh: done before (%s), kept" % ws.mesh)
+        points, colors, triangles = ply.read_mesh(ws.mesh)
+        return mesh.Mesh(points, triangles.astype("int32"), colors), None
+    log("mesh: screened Poisson, depth %d, trim %g" % (options.mesh_depth, options.mesh_trim))
+    indent = lambda line: log("  " + line)  # noqa: E731
+    try:
+        if cloud is not None:
+            result = mesh.mesh_of_fused_cloud(ws.mvsnet, cloud, options.mesh_depth,
+                                              options.mesh_trim, indent)
+        else:
+            points, colors, _ = ply.read_ply(ws.ply)
+            centres = mesh.camera_centres(render.dense_folder_cameras(ws.mvsnet)[1])
+            result = mesh.mesh_cloud(points, colors, None, centres, options.mesh_depth,
+                                     options.mesh_trim, indent)
+        mesh.write_mesh(ws.mesh, result)
+    except InputError as err:
+        raise InputError("mesh: %s" % err) from None
+    log("mesh: %s" % ws.mesh)
+    return result, time.perf_counter() - start
+
+
+def picture(ws, cloud, result, log):
+    """WS/preview.png (mvsnet.pointcloud.preview) of the cloud (``cloud`` or WS/points.ply)
+    and the mesh; its path is logged."""
+    from mvsnet.pointcloud import ply, preview
+
+    try:
+        if cloud is None:
+            points, colors, _ = ply.read_ply(ws.ply)
+        else:
+            points, colors = cloud.points, cloud.colors
+        preview.write_preview(ws.preview, ws.mvsnet, points, colors, result)
+    except InputError as err:
+        raise InputError("preview: %s" % err) from None
+    log("preview: %s" % ws.preview)
+    return ws.preview
 
 
 def reconstruct(image_dir, workspace, options, log=print):
@@ -310,7 +376,7 @@ def reconstruct(image_dir, workspace, options, log=print):
         raise InputError("the workspace must not be inside the photo folder", ws.root)
     os.makedirs(ws.root, exist_ok=True)
     if options.force:
-        for path in (ws.ply, ws.mvsnet, ws.dense, ws.sparse, ws.database):
+        for path in (ws.preview, ws.mesh, ws.ply, ws.mvsnet, ws.dense, ws.sparse, ws.database):
             _remove(path)
     summary = dict(seconds={}, skipped=[])
     total = time.perf_counter()
@@ -328,6 +394,13 @@ def reconstruct(image_dir, workspace, options, log=print):
     add(2, colmap2mvsnet(ws, options, network, log))
     add(3, depth_maps(ws, options, network, log))
     add(4, fusion(ws, options, log))
+    cloud = summary.pop("cloud", None)
+    result, seconds = surface(ws, options, cloud, log)
+    if seconds is not None:
+        summary["seconds"]["mesh"] = seconds
+    if options.mesh:
+        summary["mesh"] = ws.mesh
+    summary["preview"] = picture(ws, cloud, result, log)
     summary["seconds"]["total"] = time.perf_counter() - total
     summary["ply"] = ws.ply
     seconds = ", ".join("%s %.1f s" % (k, v) for k, v in summary["seconds"].items())

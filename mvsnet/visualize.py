@@ -156,16 +156,20 @@ def check_png_output(output, inputs=()):
     checks.check_output_file(output, "--output")
 
 
-def read_cloud(path, what="cloud"):
-    """(points, colors or None) of a PLY; InputError naming it when it has no usable point."""
-    from mvsnet.pointcloud.ply import read_ply
+def read_cloud(path, what="cloud", faces=False):
+    """(points, colors or None) of a PLY, and with ``faces`` its triangles (or None); InputError
+    naming it when it has no usable point."""
+    from mvsnet.pointcloud.ply import read_mesh, read_ply
 
-    points, colors, _ = read_ply(path)
+    if faces:
+        points, colors, triangles = read_mesh(path)
+    else:
+        (points, colors, _), triangles = read_ply(path), None
     try:
         render.check_points(points, what)
     except InputError as e:
         raise InputError(e.problem, path) from None
-    return points, colors
+    return (points, colors, triangles) if faces else (points, colors)
 
 
 def visualize_cloud(path, output=None, camera=None, view=None, dense_folder=None, color="rgb",
@@ -198,7 +202,12 @@ def visualize_cloud(path, output=None, camera=None, view=None, dense_folder=None
         cam, width, height, _ = render.camera_for_picture(camera, width, height)
         where = camera
     start = time.time()
-    points, colors = read_cloud(path)
+    points, colors, triangles = read_cloud(path, faces=True)
+    if triangles is not None and len(triangles) == 0:
+        triangles = None  # a PLY with an empty face element: its vertices are the cloud
+    if triangles is not None and color != "rgb":
+        raise InputError("--color %s is for point clouds; a mesh is drawn in its colours" % color,
+                         path)
     if not camera:
         cameras = render.dense_folder_cameras(dense_folder)[1] if dense_folder else None
         width = width or 800
@@ -217,11 +226,20 @@ def visualize_cloud(path, output=None, camera=None, view=None, dense_folder=None
         value_range = (0.0, top)
         log("distance to %s: median %.4g, mean %.4g; colours 0 (violet) to %.4g (red)"
             % (gt, np.median(values), values.mean(), top))
-    picture = render.render(points, cam, width, height, colors, values, value_range, color,
-                            radius, edl)
+    if triangles is not None:
+        try:
+            picture = render.render_mesh(points, triangles, colors, cam, width, height,
+                                         min(radius, 1), edl)
+        except InputError as e:
+            raise InputError(e.problem, path) from None
+        what = "a mesh of %d triangles" % len(triangles)
+    else:
+        picture = render.render(points, cam, width, height, colors, values, value_range, color,
+                                radius, edl)
+        what = "%d points" % len(points)
     render.write_png(output, picture.image)
-    log("wrote %s (%dx%d): %d points seen from %s, %.0f %% of the pixels covered, %.1f s"
-        % (output, width, height, len(points), where, 100 * picture.coverage, time.time() - start))
+    log("wrote %s (%dx%d): %s seen from %s, %.0f %% of the pixels covered, %.1f s"
+        % (output, width, height, what, where, 100 * picture.coverage, time.time() - start))
     return output
 
 

@@ -27,6 +27,10 @@ def run_cli(args):
                           cwd=ROOT, capture_output=True, text=True)
 
 
+def imageio_read(path):
+    return iio.imread(path)
+
+
 def umeyama(src, dst):
     """s, R, t minimising |s R src + t - dst|^2."""
     ms, md = src.mean(0), dst.mean(0)
@@ -70,6 +74,10 @@ def test_photos_to_a_cloud_on_the_true_surfaces(scene):
     assert residual < 0.01 * 450  # SfM found the camera path
     points, colors, _ = read_ply(os.path.join(ws, "points.ply"))
     assert len(points) > 5000 and colors is not None and colors.shape == points.shape
+    # the preview: photos, the cloud from their cameras, maps (3 rows of tiles), path printed
+    assert run.stdout.splitlines()[-2] == "preview: %s" % os.path.join(ws, "preview.png")
+    picture = imageio_read(os.path.join(ws, "preview.png"))
+    assert picture.shape[1] == 3 * 320 and picture[:, 640:].any()
     world = s * points @ r.T + t
     # relative depth error of each point in the true view where it is closest to the surface
     best = np.full(len(world), np.inf)
@@ -93,10 +101,19 @@ def test_second_run_skips_every_stage(scene):
     _, photos, ws, first = scene
     assert first.returncode == 0
     before = os.path.getmtime(os.path.join(ws, "points.ply"))
-    run = run_cli(["--images", photos, "--workspace", ws])
+    run = run_cli(["--images", photos, "--workspace", ws, "--mesh", "--mesh_depth", "6"])
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.count("done before") == 4
     assert os.path.getmtime(os.path.join(ws, "points.ply")) == before
+    # --mesh on the existing cloud: normals towards the nearest camera, WS/mesh.ply, in the preview
+    assert "normals towards the nearest camera" in run.stdout
+    assert "mesh: %s" % os.path.join(ws, "mesh.ply") in run.stdout.splitlines()
+    from mvsnet.pointcloud.ply import read_mesh
+
+    assert len(read_mesh(os.path.join(ws, "mesh.ply"))[2]) > 100
+    picture = imageio_read(os.path.join(ws, "preview.png"))
+    rows = picture.shape[0] // 3
+    assert picture[2 * rows + 20:, 640:].any()  # the mesh tile
     assert sorted(os.listdir(photos)) == ["shot_%02d.png" % k for k in range(8)]  # untouched
 
 

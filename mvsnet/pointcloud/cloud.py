@@ -62,6 +62,13 @@ class FusionOptions:
                                 "masks (NAME_photo.png, NAME_geo.png, NAME_final.png) into mask/ "
                                 "next to the output PLY.")
     output: str = option(None, "Built-in fusion: PLY to write (default SCENE/points_mvsnet/fused.ply).")
+    preview: bool = option(False, "Built-in fusion: also write preview.png next to the PLY (photos, "
+                           "the cloud from their cameras, depth and probability maps).")
+    mesh: bool = option(False, "Built-in fusion: also write a coloured mesh, OUTPUT_mesh.ply "
+                        "(screened Poisson, needs the mesh extra: pip install -e .[mesh]).")
+    mesh_depth: int = option(9, "--mesh: Poisson octree depth (at most 2^depth cells per side).")
+    mesh_trim: float = option(0.1, "--mesh: share of the lowest-density vertices removed (no "
+                              "skin over what the cameras did not see).")
 
     def check(self):
         n = self.num_consistent
@@ -90,6 +97,11 @@ class FusionOptions:
             raise InputError("--dynamic_min_views must be a whole number >= 0, got %r" % value)
         if self.fusion_masks and self.fusion_mode not in CONSISTENCY_MODES:
             raise InputError("--fusion_masks needs --fusion_mode normal, dynamic or consistency")
+        if self.mesh:
+            if not 1 <= self.mesh_depth <= 12:
+                raise InputError("--mesh_depth must be 1 to 12, got %d" % self.mesh_depth)
+            if not 0 <= self.mesh_trim < 1:
+                raise InputError("--mesh_trim must be in [0, 1), got %g" % self.mesh_trim)
 
 
 TUNED = {"fusion_mode": "dynamic", "prob_threshold": 0.3, "num_consistent": 3,

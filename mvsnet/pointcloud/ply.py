@@ -53,17 +53,54 @@ def read_ply(path):
     """(points (N, 3) float64, colors (N, 3) uint8 or None, normals (N, 3) float32 or None)
     of the ``vertex`` element of any PLY file. InputError naming the file when it is
     missing, not a PLY point cloud, or a position or normal is nan or inf."""
+    return _vertex_arrays(_read(path), path)
+
+
+def read_mesh(path):
+    """(points (N, 3) float64, colors (N, 3) uint8 or None, triangles (T, 3) int64 or None:
+    the ``face`` element's ``vertex_indices`` (or ``vertex_index``) when every face is a
+    triangle with valid indices). InputError naming the file otherwise (read_ply's checks,
+    and faces that are not triangles or name missing vertices)."""
+    ply = _read(path, TRIANGLES)
+    points, colors, _ = _vertex_arrays(ply, path)
+    try:
+        face = ply["face"]
+    except KeyError:
+        return points, colors, None
+    names = [p.name for p in face.properties if p.name in ("vertex_indices", "vertex_index")]
+    if not names:
+        raise InputError("PLY face element lacks vertex_indices", path)
+    data = face.data[names[0]]
+    if data.dtype == object:  # read without the triangle fast path: faces of other sizes
+        if len(data) and not all(len(f) == 3 for f in data):
+            raise InputError("PLY faces must all be triangles", path)
+        data = np.array([list(f) for f in data], np.int64).reshape(-1, 3)
+    triangles = np.asarray(data, np.int64).reshape(-1, 3)
+    if len(triangles) and (triangles.min() < 0 or triangles.max() >= len(points)):
+        raise InputError("PLY faces refer to vertices that do not exist (%d vertices)"
+                         % len(points), path)
+    return points, colors, triangles
+
+
+TRIANGLES = {"face": {"vertex_indices": 3, "vertex_index": 3}}
+
+
+def _read(path, known_list_len=None):
+    """The PlyData of ``path``, memory-mapped where plyfile can (binary elements without
+    lists, or with lists of the lengths in ``known_list_len``)."""
     from plyfile import PlyData
 
     with open_input(path, "PLY file") as stream:
         try:
             # a real file: plyfile memory-maps binary elements without lists (a BytesIO would
             # be read one property of one vertex at a time, minutes for 10 million points)
-            ply = PlyData.read(stream, mmap="c")
-            return _vertex_arrays(ply, path)
-        except InputError:
-            raise
+            ply = PlyData.read(stream, mmap="c", known_list_len=known_list_len or {})
+            for element in ply.elements:
+                element.data  # noqa: B018 -- read now, while the file is open
+            return ply
         except Exception as e:  # plyfile raises several types for malformed files
+            if known_list_len and "unexpected list length" in str(e):
+                return _read(path)
             raise InputError("not a readable PLY file: %s" % " ".join(str(e).split())[:200],
                              path) from None
 

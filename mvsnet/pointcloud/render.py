@@ -258,6 +258,66 @@ def render(points, camera, width, height, colors=None, values=None, value_range=
     return Rendering(image, depth, index)
 
 
+def sample_surface(vertices, triangles, colors, count, seed=0):
+    """Points spread over a triangle mesh, as many per area everywhere.
+
+    Args:
+        vertices: (V, 3); triangles: (T, 3) vertex indices; colors: (V, 3) uint8 or None;
+        count: number of points; seed: of the random positions (a fixed picture).
+    Returns:
+        points (count, 3) float32, colours (count, 3) uint8 (barycentric mix; grey without),
+        normals (count, 3) float32 (of each point's triangle, unit length).
+    """
+    vertices = np.asarray(vertices, np.float64)
+    triangles = np.asarray(triangles, np.int64)
+    a, b, c = (vertices[triangles[:, k]] for k in range(3))
+    cross = np.cross(b - a, c - a)
+    area = np.linalg.norm(cross, axis=1)
+    if len(triangles) == 0 or not area.sum() > 0:
+        raise InputError("the mesh has no triangle with an area")
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(triangles), size=int(count), p=area / area.sum())
+    r1 = np.sqrt(rng.random(len(pick)))
+    r2 = rng.random(len(pick))
+    w = np.stack([1 - r1, r1 * (1 - r2), r1 * r2], axis=1)  # uniform on each triangle
+    corners = triangles[pick]
+    points = sum(w[:, k:k + 1] * vertices[corners[:, k]] for k in range(3))
+    if colors is None:
+        mixed = np.full((len(pick), 3), 200, np.uint8)
+    else:
+        colors = np.asarray(colors, np.float64)
+        mixed = np.clip(sum(w[:, k:k + 1] * colors[corners[:, k]] for k in range(3)), 0, 255)
+        mixed = mixed.astype(np.uint8)
+    normals = cross[pick] / np.maximum(area[pick], 1e-300)[:, None]
+    return points.astype(np.float32), mixed, normals.astype(np.float32)
+
+
+def headlight(colors, points, normals, camera, ambient=0.35):
+    """Colours lit by a light at the camera: (ambient + (1 - ambient) |cos|) of the angle
+    between each normal and the direction to the camera centre (both sides of a surface
+    lit alike). Args: colors (N, 3) uint8, points, normals (N, 3). Returns (N, 3) uint8."""
+    centre = -camera.extrinsic[:3, :3].T @ camera.extrinsic[:3, 3]
+    to_eye = centre.astype(np.float32) - np.asarray(points, np.float32)
+    to_eye /= np.maximum(np.linalg.norm(to_eye, axis=1, keepdims=True), 1e-30)
+    cos = np.abs(np.einsum("ij,ij->i", np.asarray(normals, np.float32), to_eye))
+    light = ambient + (1 - ambient) * cos
+    return (np.asarray(colors, np.float32) * light[:, None]).astype(np.uint8)
+
+
+SURFACE_SAMPLES_PER_PIXEL = 3
+
+
+def render_mesh(vertices, triangles, colors, camera, width, height, radius=1, edl=DEFAULT_EDL,
+                samples=None, background=BACKGROUND):
+    """A picture of a triangle mesh: ``samples`` points (default 3 per pixel of the picture)
+    spread over its surface (:func:`sample_surface`), lit by a light at the camera
+    (:func:`headlight`), drawn as :func:`render` draws a cloud. Returns a Rendering."""
+    samples = samples or SURFACE_SAMPLES_PER_PIXEL * width * height
+    points, mixed, normals = sample_surface(vertices, triangles, colors, samples)
+    lit = headlight(mixed, points, normals, camera)
+    return render(points, camera, width, height, lit, radius=radius, edl=edl, background=background)
+
+
 def look_at(eye, target, up):
     """World-to-camera (4, 4) extrinsic of a camera at ``eye`` (3,) looking at ``target``
     (3,), with ``up`` (3,) pointing up in the picture (the camera's -y; x right, z forward)."""
