@@ -19,6 +19,7 @@ PAIR = "pair.txt"
 DEPTHS = "depths_mvsnet"
 POINTS = "points_mvsnet"
 FUSED_PLY = "fused.ply"
+CAM_SUFFIX = "_cam.txt"  # cams/NAME_cam.txt
 
 # the files of one view in depths_mvsnet/, by kind (suffixes of NAME)
 DEPTH_FILES = {"init": "_init.pfm", "prob": "_prob.pfm", "image": ".jpg", "cam": ".txt",
@@ -36,7 +37,7 @@ def image_path(dense_folder, view_id):
 
 
 def cam_path(dense_folder, view_id):
-    return os.path.join(dense_folder, CAMS, view_name(view_id) + "_cam.txt")
+    return os.path.join(dense_folder, CAMS, view_name(view_id) + CAM_SUFFIX)
 
 
 def pair_path(dense_folder):

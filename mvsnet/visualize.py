@@ -195,9 +195,9 @@ def visualize_cloud(path, output=None, camera=None, view=None, dense_folder=None
     if not (edl >= 0):
         raise InputError("--edl must be >= 0, got %g" % edl)
     if view is not None:
-        from cameras.dense_folder import cam_path
+        from cameras import layout
 
-        camera = cam_path(dense_folder, view)
+        camera = layout.cam_path(dense_folder, view)
     if camera:
         cam, width, height, _ = render.camera_for_picture(camera, width, height)
         where = camera

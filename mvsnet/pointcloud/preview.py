@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from cameras.dense_folder import cam_path
+from cameras import layout
 from cameras.errors import InputError
 from cameras.pfm import read_pfm
 from mvsnet.colormap import colorize, map_values
@@ -39,13 +39,13 @@ def _photo(dense_folder, name):
     import cv2
 
     for ext in render.IMAGE_EXTENSIONS:
-        path = os.path.join(dense_folder, "images", name + ext)
+        path = os.path.join(dense_folder, layout.IMAGES, name + ext)
         if os.path.isfile(path):
             image = cv2.imread(path, cv2.IMREAD_COLOR)
             if image is None:
                 raise InputError("not a readable image", path)
             return path, np.ascontiguousarray(image[:, :, ::-1])
-    raise InputError("no image of view %s" % name, os.path.join(dense_folder, "images"))
+    raise InputError("no image of view %s" % name, os.path.join(dense_folder, layout.IMAGES))
 
 
 def _fit(image, width, height):
@@ -65,13 +65,7 @@ def _label(tile, text):
 
 
 def _cam_of_view(dense_folder, name):
-    path = os.path.join(dense_folder, "cams", name + "_cam.txt")
-    if not os.path.isfile(path):
-        try:
-            path = cam_path(dense_folder, int(name))
-        except ValueError:
-            pass
-    return path
+    return os.path.join(dense_folder, layout.CAMS, name + layout.CAM_SUFFIX)
 
 
 def preview(dense_folder, points, colors, mesh=None, tile_width=TILE_WIDTH, log=None):
@@ -99,8 +93,8 @@ def preview(dense_folder, points, colors, mesh=None, tile_width=TILE_WIDTH, log=
         rows[0].append(_label(_fit(photo, tile_width, tile_height), "photo %s" % name))
         rows[1].append(_label(picture.image, "cloud from view %s" % name))
     middle = chosen[len(chosen) // 2]
-    depth = read_pfm(out.path(middle, "_init.pfm")).astype(np.float64)
-    prob = read_pfm(out.path(middle, "_prob.pfm")).astype(np.float64)
+    depth = read_pfm(layout.depth_file(out.depth_folder, middle, "init")).astype(np.float64)
+    prob = read_pfm(layout.depth_file(out.depth_folder, middle, "prob")).astype(np.float64)
     depth[depth <= 0] = np.nan
     third = [_label(_fit(colorize(depth), tile_width, tile_height), "depth map of view %s" % middle),
              _label(_fit(_probability(prob), tile_width, tile_height),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cameras import layout
 from cameras.camera import Camera
 from cameras.errors import InputError
 from mvsnet.colormap import map_values, rainbow_lut
@@ -441,8 +442,10 @@ def image_of_camera(cam_path):
     ``DIR/images/NAME.jpg`` (or another image extension), as in a dense folder;
     ``DIR/NAME.txt`` -> ``DIR/NAME.jpg`` (test.py's depths_mvsnet/ outputs)."""
     folder, name = os.path.split(os.path.abspath(cam_path))
-    stem = name[:-len("_cam.txt")] if name.endswith("_cam.txt") else os.path.splitext(name)[0]
-    candidates = [os.path.join(os.path.dirname(folder), "images", stem + e) for e in IMAGE_EXTENSIONS]
+    suffix = layout.CAM_SUFFIX
+    stem = name[:-len(suffix)] if name.endswith(suffix) else os.path.splitext(name)[0]
+    candidates = [os.path.join(os.path.dirname(folder), layout.IMAGES, stem + e)
+                  for e in IMAGE_EXTENSIONS]
     candidates += [os.path.join(folder, stem + e) for e in IMAGE_EXTENSIONS]
     for path in candidates:
         if os.path.isfile(path):
@@ -486,11 +489,11 @@ def dense_folder_cameras(dense_folder):
     """(cam paths, Cameras) of every ``cams/*_cam.txt`` of a dense folder, in name order."""
     from cameras.camfile import read_cam
 
-    folder = os.path.join(os.fspath(dense_folder), "cams")
+    folder = os.path.join(os.fspath(dense_folder), layout.CAMS)
     if not os.path.isdir(folder):
         raise InputError("missing cams/ folder (a dense folder holds images/, cams/ and pair.txt)",
                          folder)
-    paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith("_cam.txt"))
+    paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(layout.CAM_SUFFIX))
     if not paths:
         raise InputError("no *_cam.txt in cams/", folder)
     return paths, [read_cam(p) for p in paths]
