@@ -32,6 +32,10 @@ DEFAULT_DEPTH = 9  # Poisson octree depth: a grid of at most 512^3
 DEFAULT_TRIM = 0.1  # share of the vertices with the lowest density removed
 TRIM_DISTANCE = 4.0  # vertices farther from the cloud than this many point spacings go
 NORMAL_NEIGHBOURS = 16
+# Open3D's Poisson (PoissonRecon's parallel code) crashes the process now and then when it runs
+# on several threads, more often on a loaded machine (isl-org/Open3D issues 6828 and 7229; seen
+# here in the test suite): one thread, which is also deterministic
+POISSON_THREADS = 1
 
 
 def require_open3d(flag="--mesh"):
@@ -126,7 +130,7 @@ def poisson(points, normals, colors=None, depth=DEFAULT_DEPTH, trim=DEFAULT_TRIM
         cloud.colors = o3d.utility.Vector3dVector(np.asarray(colors, np.float64) / 255.0)
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
         surface, densities = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
-            cloud, depth=int(depth), scale=1.1, linear_fit=False)
+            cloud, depth=int(depth), scale=1.1, linear_fit=False, n_threads=POISSON_THREADS)
     vertices = np.asarray(surface.vertices)
     triangles = np.asarray(surface.triangles).astype(np.int32)
     densities = np.asarray(densities)
