@@ -26,10 +26,8 @@ EXTRAS = {
     # Dask distributed: the depth maps of large scenes on a cluster (mvsnet/cluster.py,
     # test.py --cluster; docs/distributed.md)
     "cluster": ["distributed"],
-    # meshes of the fused clouds (mvsnet/pointcloud/mesh.py: Open3D's screened Poisson);
-    # open3d-cpu is the CPU-only build (Linux x86_64), elsewhere the full open3d
-    "mesh": ["open3d-cpu; platform_system == 'Linux' and platform_machine == 'x86_64'",
-             "open3d; platform_system != 'Linux' or platform_machine != 'x86_64'"],
+    # meshes of the fused clouds (mvsnet/pointcloud/mesh.py: MeshLab's screened Poisson)
+    "mesh": ["pymeshlab"],
 }
 # The test suite's own tools; the "test" extra (the README's install command) adds every
 # optional extra, so that the suite tests them all.

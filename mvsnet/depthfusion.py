@@ -70,7 +70,7 @@ def run_builtin(dense_folder, opts):
     if opts.mesh:  # before the long work
         from mvsnet.pointcloud import mesh as meshing
 
-        meshing.require_open3d()
+        meshing.require_meshlab()
     cloud, output, seconds = pointcloud(dense_folder, opts, log=_log, warn=_warn)
     _log("fused %d points from %d views in %.1f s (%s mode) -> %s"
          % (len(cloud.points), len(cloud.view_points), seconds, opts.fusion_mode, output))

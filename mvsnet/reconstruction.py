@@ -84,7 +84,7 @@ class PipelineOptions:
         if self.mesh:  # before any work: the extra and its options
             from mvsnet.pointcloud import mesh
 
-            mesh.require_open3d()
+            mesh.require_meshlab()
             if not 1 <= self.mesh_depth <= 12:
                 raise InputError("--mesh_depth must be 1 to 12, got %d" % self.mesh_depth)
             if not 0 <= self.mesh_trim < 1:

@@ -1,7 +1,7 @@
 """Meshes (mvsnet/pointcloud/mesh.py, tools/mesh.py, depthfusion.py --mesh and --preview): on a
 synthetic scene with exact ground truth the mesh lies on the true surfaces (accuracy within 2x
 the fused cloud's) and covers at least as much of them; normals face the views; the PLY round
-trip; without Open3D one line says how to install it."""
+trip; without PyMeshLab one line says how to install it."""
 
 import os
 import subprocess
@@ -138,21 +138,21 @@ def test_tools_mesh_and_depthfusion_mesh_preview(scene, tmp_path):
     assert picture[2 * tile_h + 18:, 640:].any()  # the mesh tile is drawn
 
 
-def test_without_open3d_one_line_says_how_to_install(scene, tmp_path):
+def test_without_pymeshlab_one_line_says_how_to_install(scene, tmp_path):
     out, _, cloud, _ = scene
     hide = tmp_path / "hide"
     hide.mkdir()
-    (hide / "open3d.py").write_text("raise ImportError('No module named open3d (hidden by the test)')\n")
+    (hide / "pymeshlab.py").write_text("raise ImportError('No module named pymeshlab (hidden by the test)')\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hide), os.environ.get("PYTHONPATH", ROOT)]))
     proc = run(os.path.join(ROOT, "mvsnet", "depthfusion.py"), "--dense_folder", out, "--mesh",
                "--output", tmp_path / "f.ply", env=env)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: --mesh needs Open3D: pip install -e .[mesh] (")
+    assert proc.stderr.startswith("error: --mesh needs PyMeshLab: pip install -e .[mesh] (")
     assert len(proc.stderr.splitlines()) == 1 and proc.stdout == ""  # before the fusion starts
     assert not os.path.exists(tmp_path / "f.ply")
     proc = run(os.path.join(ROOT, "tools", "mesh.py"), tmp_path / "f.ply", env=env)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: tools/mesh.py needs Open3D: pip install -e .[mesh] (")
+    assert proc.stderr.startswith("error: tools/mesh.py needs PyMeshLab: pip install -e .[mesh] (")
     # bad input to the library: too few points
     with pytest.raises(InputError, match="a mesh needs at least 4 points, the cloud has 3"):
         mesh.mesh_cloud(np.zeros((3, 3)))

@@ -52,7 +52,7 @@ def run(args, log=print):
         raise InputError("--depth must be 1 to 12, got %d" % args.depth)
     if not 0 <= args.trim < 1:
         raise InputError("--trim must be in [0, 1), got %g" % args.trim)
-    mesh.require_open3d("tools/mesh.py")
+    mesh.require_meshlab("tools/mesh.py")
     cameras = render.dense_folder_cameras(args.dense_folder)[1] if args.dense_folder else None
     points, colors, _ = read_ply(args.cloud)
     try:

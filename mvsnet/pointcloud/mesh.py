@@ -1,19 +1,20 @@
 """A coloured triangle mesh from a fused point cloud: normals oriented towards the cameras,
-screened Poisson reconstruction, low-density parts trimmed (Open3D, the optional ``mesh``
+screened Poisson reconstruction, low-density parts trimmed (PyMeshLab, the optional ``mesh``
 extra: ``pip install -e .[mesh]``).
 
-1. Normals (:func:`oriented_normals`): each point's normal is the direction of least spread of
-   its ``NORMAL_NEIGHBOURS`` nearest neighbours (Open3D's estimate_normals), turned to face the
-   camera centre of the view the point came from (the fusion knows each point's reference
-   view), or, for a cloud without that, the nearest of the given camera centres; with no
-   camera at all, away from the cloud's centre.
-2. :func:`poisson` : Kazhdan and Hoppe's screened Poisson reconstruction (Open3D's
-   create_from_point_cloud_poisson, the original PoissonRecon code) at octree ``depth``; the
-   vertex colours are interpolated from the points'.
+1. Normals (:func:`oriented_normals`, NumPy and SciPy): each point's normal is the direction of
+   least spread of its ``NORMAL_NEIGHBOURS`` nearest neighbours (the smallest eigenvector of
+   their covariance), turned to face the camera centre of the view the point came from (the
+   fusion knows each point's reference view), or, for a cloud without that, the nearest of the
+   given camera centres; with no camera at all, away from the cloud's centre.
+2. :func:`poisson` : Kazhdan and Hoppe's screened Poisson reconstruction (MeshLab's filter,
+   Kazhdan's PoissonRecon code, through PyMeshLab) at octree ``depth``; the vertex colours are
+   interpolated from the points'.
 3. Trimming: Poisson closes the surface, so it invents a skin (a "bubble") over everything the
-   cameras did not see. Each vertex has the density of samples that supported it; the vertices
-   below the ``trim`` quantile of the densities, and those farther from every cloud point than
-   ``TRIM_DISTANCE`` times the cloud's typical spacing, go with their triangles.
+   cameras did not see. Each vertex has the density of samples that supported it (MeshLab
+   leaves it in the vertex quality); the vertices below the ``trim`` quantile of the
+   densities, and those farther from every cloud point than ``TRIM_DISTANCE`` times the
+   cloud's typical spacing, go with their triangles.
 
 The command-line uses are ``python tools/mesh.py CLOUD.ply --output mesh.ply`` and ``--mesh``
 of mvsnet/depthfusion.py and mvsnet/reconstruct.py (docs/mesh.md).
@@ -32,19 +33,22 @@ DEFAULT_DEPTH = 9  # Poisson octree depth: a grid of at most 512^3
 DEFAULT_TRIM = 0.1  # share of the vertices with the lowest density removed
 TRIM_DISTANCE = 4.0  # vertices farther from the cloud than this many point spacings go
 NORMAL_NEIGHBOURS = 16
-# Open3D's Poisson (PoissonRecon's parallel code) crashes the process now and then when it runs
-# on several threads, more often on a loaded machine (isl-org/Open3D issues 6828 and 7229; seen
-# here in the test suite): one thread, which is also deterministic
+NORMAL_CHUNK = 65536  # points per batch of the neighbour covariances (16 x 3 doubles each)
+# PoissonRecon's defaults (MeshLab's): samples per octree node, weight of the screening term
+SAMPLES_PER_NODE = 1.5
+POINT_WEIGHT = 4.0
+# one thread: the same mesh every run, and on the shared 2-core machine MeshLab's OpenMP
+# threads were 9x slower than one (40 s against 4.6 s for 17,000 points at depth 8)
 POISSON_THREADS = 1
 
 
-def require_open3d(flag="--mesh"):
-    """The open3d module, or InputError ``FLAG needs Open3D: pip install -e .[mesh]``."""
+def require_meshlab(flag="--mesh"):
+    """The pymeshlab module, or InputError ``FLAG needs PyMeshLab: pip install -e .[mesh]``."""
     try:
-        import open3d
+        import pymeshlab
     except ImportError as e:
-        raise InputError("%s needs Open3D: %s (%s)" % (flag, INSTALL, " ".join(str(e).split()))) from None
-    return open3d
+        raise InputError("%s needs PyMeshLab: %s (%s)" % (flag, INSTALL, " ".join(str(e).split()))) from None
+    return pymeshlab
 
 
 @dataclass
@@ -71,6 +75,23 @@ def point_spacing(points, sample=20000):
     return float(np.median(distances))
 
 
+def plane_normals(points, neighbours=NORMAL_NEIGHBOURS):
+    """(N, 3) float64 unit normals, unoriented: for each of the (N, 3) ``points`` the
+    eigenvector of the smallest eigenvalue of the covariance of its ``neighbours`` nearest
+    points (itself included)."""
+    from scipy.spatial import cKDTree
+
+    points = np.asarray(points, np.float64)
+    k = min(neighbours, len(points))
+    tree = cKDTree(points)
+    normals = np.empty_like(points)
+    for start in range(0, len(points), NORMAL_CHUNK):
+        near = points[tree.query(points[start:start + NORMAL_CHUNK], k=k)[1]]  # (n, k, 3)
+        near -= near.mean(axis=1, keepdims=True)
+        normals[start:start + NORMAL_CHUNK] = np.linalg.eigh(np.einsum("nki,nkj->nij", near, near))[1][:, :, 0]
+    return normals
+
+
 def oriented_normals(points, view_of_point=None, centres=None, neighbours=NORMAL_NEIGHBOURS):
     """(N, 3) float64 unit normals of a cloud, each facing the camera that saw its point.
 
@@ -82,11 +103,8 @@ def oriented_normals(points, view_of_point=None, centres=None, neighbours=NORMAL
             cloud's centre, right for a closed object).
         neighbours: points of the local plane fit.
     """
-    o3d = require_open3d()
     points = np.asarray(points, np.float64)
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
-    cloud.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(neighbours))
-    normals = np.asarray(cloud.normals).copy()
+    normals = plane_normals(points, neighbours)
     if centres is None or len(centres) == 0:
         towards = points.mean(axis=0) - points  # flip the ones that face the centre
         normals[np.einsum("ij,ij->i", normals, towards) > 0] *= -1
@@ -116,7 +134,7 @@ def poisson(points, normals, colors=None, depth=DEFAULT_DEPTH, trim=DEFAULT_TRIM
     Returns:
         :class:`Mesh` (colours interpolated from the points' when given).
     """
-    o3d = require_open3d()
+    pymeshlab = require_meshlab()
     if not 1 <= depth <= 12:
         raise InputError("the Poisson depth must be 1 to 12, got %d" % depth)
     if not 0 <= trim < 1:
@@ -124,16 +142,20 @@ def poisson(points, normals, colors=None, depth=DEFAULT_DEPTH, trim=DEFAULT_TRIM
     points = np.asarray(points, np.float64)
     if len(points) < 4:
         raise InputError("a mesh needs at least 4 points, the cloud has %d" % len(points))
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
-    cloud.normals = o3d.utility.Vector3dVector(np.asarray(normals, np.float64))
+    given = dict(vertex_matrix=points, v_normals_matrix=np.asarray(normals, np.float64))
     if colors is not None:
-        cloud.colors = o3d.utility.Vector3dVector(np.asarray(colors, np.float64) / 255.0)
-    with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
-        surface, densities = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
-            cloud, depth=int(depth), scale=1.1, linear_fit=False, n_threads=POISSON_THREADS)
-    vertices = np.asarray(surface.vertices)
-    triangles = np.asarray(surface.triangles).astype(np.int32)
-    densities = np.asarray(densities)
+        rgba = np.ones((len(points), 4))
+        rgba[:, :3] = np.asarray(colors, np.float64) / 255.0
+        given["v_color_matrix"] = rgba
+    meshes = pymeshlab.MeshSet()
+    meshes.add_mesh(pymeshlab.Mesh(**given))
+    meshes.generate_surface_reconstruction_screened_poisson(
+        depth=int(depth), scale=1.1, samplespernode=SAMPLES_PER_NODE, pointweight=POINT_WEIGHT,
+        preclean=False, threads=POISSON_THREADS)
+    surface = meshes.current_mesh()
+    vertices = np.asarray(surface.vertex_matrix(), np.float64)
+    triangles = np.asarray(surface.face_matrix()).astype(np.int32).reshape(-1, 3)
+    densities = np.asarray(surface.vertex_scalar_array(), np.float64)
     keep = np.ones(len(vertices), bool)
     if trim > 0 and len(densities):
         keep &= densities >= np.quantile(densities, trim)
@@ -143,8 +165,8 @@ def poisson(points, normals, colors=None, depth=DEFAULT_DEPTH, trim=DEFAULT_TRIM
         distance = cKDTree(points).query(vertices)[0]
         keep &= distance <= trim_distance * point_spacing(points)
     vertex_colors = None
-    if colors is not None and surface.has_vertex_colors():
-        vertex_colors = np.clip(np.rint(np.asarray(surface.vertex_colors) * 255), 0, 255).astype(np.uint8)
+    if colors is not None and surface.has_vertex_color():
+        vertex_colors = np.clip(np.rint(surface.vertex_color_matrix()[:, :3] * 255), 0, 255).astype(np.uint8)
     return keep_vertices(Mesh(vertices, triangles, vertex_colors), keep)
 
 
