@@ -30,6 +30,7 @@ from mvsnet.colmap import convert
 from mvsnet.colmap import sfm as sfm_stage
 from mvsnet.network.spec import check_max_d, check_max_size, check_view_num
 from mvsnet.options import option
+from mvsnet.pointcloud import mesh as meshing
 
 NETWORK_MULTIPLE = 32
 AUTO_PLANES = (32, 256)  # bounds of the automatic number of depth planes
@@ -63,8 +64,10 @@ class PipelineOptions:
                               choices=("tuned", "fusibile"))
     mesh: bool = option(False, "Also write WS/mesh.ply, a coloured mesh of the cloud (screened "
                         "Poisson; needs the mesh extra: pip install -e .[mesh]).")
-    mesh_depth: int = option(9, "--mesh: Poisson octree depth (at most 2^depth cells per side).")
-    mesh_trim: float = option(0.1, "--mesh: share of the lowest-density vertices removed.")
+    mesh_depth: int = option(meshing.DEFAULT_DEPTH, "--mesh: Poisson octree depth (at most "
+                             "2^depth cells per side).")
+    mesh_trim: float = option(meshing.DEFAULT_TRIM, "--mesh: share of the lowest-density vertices "
+                              "removed.")
     force: bool = option(False, "Redo every stage even when its output exists.")
     cluster: str = option(None, "Stage 3 on a Dask cluster: local:N (N worker processes here) or "
                           "a scheduler address tcp://HOST:8786; needs pip install -e .[cluster] "
@@ -82,13 +85,8 @@ class PipelineOptions:
             cluster.parse_address(self.cluster)
             cluster.check_engine()
         if self.mesh:  # before any work: the extra and its options
-            from mvsnet.pointcloud import mesh
-
-            mesh.require_meshlab()
-            if not 1 <= self.mesh_depth <= 12:
-                raise InputError("--mesh_depth must be 1 to 12, got %d" % self.mesh_depth)
-            if not 0 <= self.mesh_trim < 1:
-                raise InputError("--mesh_trim must be in [0, 1), got %g" % self.mesh_trim)
+            meshing.require_meshlab()
+            meshing.check_options(self.mesh_depth, self.mesh_trim)
         self.sfm.check()
 
 

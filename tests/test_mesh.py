@@ -177,3 +177,12 @@ def test_tools_mesh_bad_input(tmp_path):
     with pytest.raises(InputError, match="--trim must be in"):
         run_tool(empty, "--trim", 1)
     assert sorted(os.listdir(tmp_path)) == ["empty.ply"]
+    # depthfusion.py's and reconstruct.py's options: one check, before any work
+    from mvsnet.pointcloud.cloud import FusionOptions
+    from mvsnet.reconstruction import PipelineOptions
+
+    with pytest.raises(InputError, match=r"^--mesh_depth must be 1 to 12, got 13$"):
+        FusionOptions(mesh=True, mesh_depth=13).check()
+    with pytest.raises(InputError, match=r"^--mesh_trim must be in \[0, 1\), got -0.5$"):
+        PipelineOptions(mesh=True, mesh_trim=-0.5).check()
+    FusionOptions(mesh=False, mesh_depth=13).check()  # without --mesh the mesh options are unused

@@ -48,10 +48,7 @@ def run(args, log=print):
         if not args.picture.lower().endswith(".png"):
             raise InputError("--picture must be a .png file", args.picture)
         checks.check_output_file(args.picture, "--picture")
-    if not 1 <= args.depth <= 12:
-        raise InputError("--depth must be 1 to 12, got %d" % args.depth)
-    if not 0 <= args.trim < 1:
-        raise InputError("--trim must be in [0, 1), got %g" % args.trim)
+    mesh.check_options(args.depth, args.trim, "--depth", "--trim")
     mesh.require_meshlab("tools/mesh.py")
     cameras = render.dense_folder_cameras(args.dense_folder)[1] if args.dense_folder else None
     points, colors, _ = read_ply(args.cloud)

@@ -15,16 +15,21 @@ the seconds of the mesh. Not part of the tests (tests/test_mesh.py checks one sm
 
 import argparse
 import os
+import sys
 import time
 
 import cv2
 import numpy as np
 
-from cameras.camera import Camera
-from cameras.camfile import write_cam
-from cameras.pfm import write_pfm
-from mvsnet.pointcloud import evaluation, fusion, mesh, render
-from tools.synthetic import layouts
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:   # tools/ is a folder of the repository, not an installed package
+    sys.path.insert(0, ROOT)
+
+from cameras.camera import Camera  # noqa: E402
+from cameras.camfile import write_cam  # noqa: E402
+from cameras.pfm import write_pfm  # noqa: E402
+from mvsnet.pointcloud import evaluation, fusion, mesh, render  # noqa: E402
+from tools.synthetic import layouts  # noqa: E402
 
 
 def make_scene(out, seed, width, height, views, noise):

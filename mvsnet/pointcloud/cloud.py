@@ -12,6 +12,7 @@ import numpy as np
 from cameras import layout
 from cameras.errors import InputError
 from mvsnet.options import option
+from mvsnet.pointcloud import mesh as meshing
 
 FUSION_MODES = ("fusibile", "normal", "dynamic", "consistency")
 CONSISTENCY_MODES = FUSION_MODES[1:]  # mvsnet.pointcloud.consistency's
@@ -66,9 +67,10 @@ class FusionOptions:
                            "the cloud from their cameras, depth and probability maps).")
     mesh: bool = option(False, "Built-in fusion: also write a coloured mesh, OUTPUT_mesh.ply "
                         "(screened Poisson, needs the mesh extra: pip install -e .[mesh]).")
-    mesh_depth: int = option(9, "--mesh: Poisson octree depth (at most 2^depth cells per side).")
-    mesh_trim: float = option(0.1, "--mesh: share of the lowest-density vertices removed (no "
-                              "skin over what the cameras did not see).")
+    mesh_depth: int = option(meshing.DEFAULT_DEPTH, "--mesh: Poisson octree depth (at most "
+                             "2^depth cells per side).")
+    mesh_trim: float = option(meshing.DEFAULT_TRIM, "--mesh: share of the lowest-density vertices "
+                              "removed (no skin over what the cameras did not see).")
 
     def check(self):
         n = self.num_consistent
@@ -98,10 +100,7 @@ class FusionOptions:
         if self.fusion_masks and self.fusion_mode not in CONSISTENCY_MODES:
             raise InputError("--fusion_masks needs --fusion_mode normal, dynamic or consistency")
         if self.mesh:
-            if not 1 <= self.mesh_depth <= 12:
-                raise InputError("--mesh_depth must be 1 to 12, got %d" % self.mesh_depth)
-            if not 0 <= self.mesh_trim < 1:
-                raise InputError("--mesh_trim must be in [0, 1), got %g" % self.mesh_trim)
+            meshing.check_options(self.mesh_depth, self.mesh_trim)
 
 
 TUNED = {"fusion_mode": "dynamic", "prob_threshold": 0.3, "num_consistent": 3,

@@ -42,6 +42,15 @@ POINT_WEIGHT = 4.0
 POISSON_THREADS = 1
 
 
+def check_options(depth, trim, depth_name="--mesh_depth", trim_name="--mesh_trim"):
+    """InputError unless the Poisson octree ``depth`` is 1 to 12 and the ``trim`` quantile is
+    in [0, 1); the names are the flags (or words) of the messages."""
+    if not 1 <= depth <= 12:
+        raise InputError("%s must be 1 to 12, got %d" % (depth_name, depth))
+    if not 0 <= trim < 1:
+        raise InputError("%s must be in [0, 1), got %g" % (trim_name, trim))
+
+
 def require_meshlab(flag="--mesh"):
     """The pymeshlab module, or InputError ``FLAG needs PyMeshLab: pip install -e .[mesh]``."""
     try:
@@ -135,10 +144,7 @@ def poisson(points, normals, colors=None, depth=DEFAULT_DEPTH, trim=DEFAULT_TRIM
         :class:`Mesh` (colours interpolated from the points' when given).
     """
     pymeshlab = require_meshlab()
-    if not 1 <= depth <= 12:
-        raise InputError("the Poisson depth must be 1 to 12, got %d" % depth)
-    if not 0 <= trim < 1:
-        raise InputError("the trim quantile must be in [0, 1), got %g" % trim)
+    check_options(depth, trim, "the Poisson depth", "the trim quantile")
     points = np.asarray(points, np.float64)
     if len(points) < 4:
         raise InputError("a mesh needs at least 4 points, the cloud has %d" % len(points))
