@@ -14,20 +14,12 @@ from cameras.pfm import read_pfm, write_pfm
 from mvsnet.pointcloud import gipuma
 from mvsnet.pointcloud.ply import read_ply
 from cameras.dmb import dmb_bytes, read_dmb, write_dmb
+from scenes import fused_scene
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 ORIG = os.path.join(FIXTURES, "orig_depthfusion")
 SCRIPT = os.path.join(ROOT, "mvsnet", "depthfusion.py")
-
-
-def make_scene(tmp_path):
-    scene = tmp_path / "scene"
-    scene.mkdir()
-    shutil.copytree(os.path.join(FIXTURES, "scene_tiny", "images"), scene / "images")
-    shutil.copytree(os.path.join(FIXTURES, "orig_test_gru"), scene / "depths_mvsnet")
-    shutil.copy(os.path.join(FIXTURES, "scene_tiny", "pair.txt"), scene / "pair.txt")
-    return scene
 
 
 def standin(tmp_path, body):
@@ -49,7 +41,7 @@ def run(*args):
 
 
 def test_fusibile_route_files_match_the_original(tmp_path):
-    scene = make_scene(tmp_path)
+    scene = fused_scene(tmp_path)
     exe = standin(tmp_path, WRITE_PLY)
     proc = run("--dense_folder", scene, "--fusibile_exe_path", exe, "--prob_threshold", 0.043)
     assert proc.returncode == 0, proc.stderr
@@ -102,14 +94,14 @@ def test_dmb_layout_and_fake_normals(tmp_path):
     ("", "fusibile wrote no consistencyCheck-*/final3d_model.ply"),
 ])
 def test_fusibile_failures_are_one_line_errors(tmp_path, body, message):
-    scene = make_scene(tmp_path)
+    scene = fused_scene(tmp_path)
     proc = run("--dense_folder", scene, "--fusibile_exe_path", standin(tmp_path, body))
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_missing_or_non_executable_fusibile(tmp_path):
-    scene = make_scene(tmp_path)
+    scene = fused_scene(tmp_path)
     proc = run("--dense_folder", scene, "--fusibile_exe_path", tmp_path / "nothing")
     assert proc.returncode == 1 and proc.stderr == "error: %s: fusibile executable does not exist\n" % (tmp_path / "nothing")
     plain = tmp_path / "plain"
@@ -120,7 +112,7 @@ def test_missing_or_non_executable_fusibile(tmp_path):
 
 
 def test_builtin_fusion_writes_a_coloured_ply(tmp_path):
-    scene = make_scene(tmp_path)
+    scene = fused_scene(tmp_path)
     proc = run("--dense_folder", scene, "--prob_threshold", 0.035, "--disp_threshold", 2,
                "--num_consistent", 1)
     assert proc.returncode == 0, proc.stderr
@@ -142,7 +134,7 @@ def test_builtin_fusion_writes_a_coloured_ply(tmp_path):
      "00000003_prob.pfm: probability map is 40x32 but the depth map is 4x3"),
 ])
 def test_bad_input_is_one_line(tmp_path, setup, message):
-    scene = make_scene(tmp_path)
+    scene = fused_scene(tmp_path)
     setup(scene)
     modes = [[], ["--fusion_mode", "consistency"], ["--fusibile_exe_path", standin(tmp_path, "")]]
     for extra in modes if "exist" in message else modes[:1]:  # every route reads through one loader
@@ -152,7 +144,7 @@ def test_bad_input_is_one_line(tmp_path, setup, message):
 
 
 def test_bad_options(tmp_path):
-    scene = make_scene(tmp_path)
+    scene = fused_scene(tmp_path)
     proc = run("--dense_folder", scene, "--num_consistent", 2.5)
     assert proc.returncode == 1 and "whole number" in proc.stderr
     proc = run()

@@ -5,13 +5,13 @@ real command (depthfusion.py)."""
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from mvsnet import progress
+from scenes import fused_scene
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -78,17 +78,8 @@ def test_poller_follows_a_count():
     assert "5/5" in stream.getvalue()
 
 
-def dense_scene(tmp_path):
-    scene = tmp_path / "scene"
-    scene.mkdir()
-    shutil.copytree(os.path.join(FIXTURES, "scene_tiny", "images"), scene / "images")
-    shutil.copytree(os.path.join(FIXTURES, "orig_test_gru"), scene / "depths_mvsnet")
-    shutil.copy(os.path.join(FIXTURES, "scene_tiny", "pair.txt"), scene / "pair.txt")
-    return scene
-
-
 def test_depthfusion_lines_in_a_log_and_a_bar_on_a_terminal(tmp_path):
-    scene = dense_scene(tmp_path)
+    scene = fused_scene(tmp_path)
     command = [sys.executable, os.path.join(ROOT, "mvsnet", "depthfusion.py"), "--dense_folder",
                str(scene), "--prob_threshold", "0.043", "--num_consistent", "1"]
     env = dict(os.environ)
