@@ -27,7 +27,7 @@ def variance_cost(ref_feature, warped_features, memory_saving=False):
     return total2 / view_num - tf.square(total / view_num)
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def variance_cost_planes(ref_feature, src_features, homographies):
     """Variance costs of a chunk of K depth planes, warps included, in one XLA-compiled
     function (the fast inference path): ref_feature (B, H, W, C), src_features a list of
