@@ -206,9 +206,9 @@ def test_bad_options():
 
 
 def test_cli_writes_masks_on_request(tmp_path):
-    from tests.test_depthfusion import make_scene
+    from scenes import fused_scene
 
-    scene = make_scene(tmp_path)
+    scene = fused_scene(tmp_path)
     out = scene / "points_mvsnet"
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "mvsnet", "depthfusion.py"),
                            "--dense_folder", str(scene), "--fusion_mode", "dynamic",

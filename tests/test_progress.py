@@ -14,7 +14,6 @@ from mvsnet import progress
 from scenes import fused_scene
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 
 class Terminal(io.StringIO):
