@@ -60,11 +60,11 @@ def config_from_flags():
 
 def main(argv):
     cli.reject_extra_arguments(argv)
+    train_config = config_from_flags()
+    train_config.check()             # before TensorFlow is imported: bad input fails in a second
     from mvsnet import quiet_tf
 
     quiet_tf.import_tensorflow()     # stderr stays for warnings and the one error line
-    train_config = config_from_flags()
-    train_config.check()
     from mvsnet.training import loop
 
     print("Training MVSNet with totally %d views inputs (including reference view)" % train_config.view_num)

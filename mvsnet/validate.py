@@ -33,15 +33,15 @@ def define_flags():
 
 def main(argv):
     cli.reject_extra_arguments(argv)
-    from mvsnet import quiet_tf
-
-    quiet_tf.import_tensorflow()     # stderr stays for warnings and the one error line
-    from mvsnet.training import validation
     roots = options.from_flags(config.DataRoots, FLAGS)
     validate_config = options.from_flags(config.ValidateConfig, FLAGS,
                                          data_root=roots.root(FLAGS.validate_set)
                                          if FLAGS.validate_set in data.DATASETS else "")
-    validate_config.check()
+    validate_config.check()          # before TensorFlow is imported: bad input fails in a second
+    from mvsnet import quiet_tf
+
+    quiet_tf.import_tensorflow()     # stderr stays for warnings and the one error line
+    from mvsnet.training import validation
     print("Validating MVSNet with totally %d view inputs (including reference view)"
           % validate_config.view_num)
     validation.validate(validate_config, warn=lambda text: print("warning: %s" % text, file=sys.stderr))
