@@ -28,6 +28,7 @@ from cameras import layout
 from cameras.errors import InputError
 from mvsnet.colmap import convert
 from mvsnet.colmap import sfm as sfm_stage
+from mvsnet.inference import precision as precisions
 from mvsnet.network.spec import check_max_d, check_max_size, check_view_num
 from mvsnet.options import option
 from mvsnet.pointcloud import mesh as meshing
@@ -50,6 +51,7 @@ class PipelineOptions:
     view_num: int = option(5, "Views per depth map: the reference and view_num - 1 sources.")
     interval_scale: float = option(1.0, "colmap2mvsnet's: the depth interval is divided by it "
                                    "(above 1: a narrower range around the near end).")
+    precision: str = precisions.option()   # test.py's --precision, for stage 3
     pretrained_model_ckpt_path: str = option(None, "Checkpoint path without the step "
                                              "(default: the shipped released GRU weights).")
     ckpt_step: int = option(100000, "Step of --pretrained_model_ckpt_path.")
@@ -79,6 +81,7 @@ class PipelineOptions:
         check_max_size(self.max_w, self.max_h, NETWORK_MULTIPLE)   # one multiple must fit
         check_max_d(self.max_d, 2, automatic=True)
         check_view_num(self.view_num)
+        precisions.check(self.precision)
         if self.cluster is not None:
             from mvsnet.inference import cluster
 
@@ -243,7 +246,8 @@ def depth_maps(ws, options, network, log):
     with _stage(3):
         net_options = plan.Options(view_num=options.view_num, max_d=options.max_d or AUTO_PLANES[1],
                                    max_w=network.net_w, max_h=network.net_h, interval_scale=1.0,
-                                   regularization="GRU", inverse_depth=True)
+                                   regularization="GRU", inverse_depth=True,
+                                   precision=options.precision)
         plans = plan.plan_dense_folder(ws.mvsnet, net_options)
         todo = [p for p in plans if not outputs.complete(ws.depths, p.ref_index)]
     if not todo:

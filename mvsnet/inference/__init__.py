@@ -6,8 +6,10 @@
     pipeline  reading one batch ahead, the loop over view sets (``run``)
     outputs   the files of one reference view in ``depths_mvsnet/``
     process   the memory settings of an inference process (the commands call ``configure``)
+    precision ``--precision``: the option, its check, the bfloat16 hardware check
 
-``plan``, ``prepare`` and ``outputs`` are NumPy only; the others import TensorFlow.
+``plan``, ``prepare``, ``outputs`` and ``precision`` are NumPy only; the others import
+TensorFlow.
 
     from mvsnet.inference import pipeline, plan
     options = plan.Options(regularization="GRU", max_w=1600, max_h=1200, max_d=256)

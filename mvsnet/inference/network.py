@@ -40,13 +40,15 @@ def network_function(model, options, refinement=False):
     GRU: winner-take-all between depth_start and depth_start + (depth_num - 1) * interval,
     depth_num from the first reference camera of the batch (as the original), inverse or
     linear depth; ``options.exact`` picks the original formulation, otherwise the fast one
-    (:meth:`mvsnet.network.model.RMVSNet.winner_take_all`). 3DCNNs: soft argmin over
+    (:meth:`mvsnet.network.model.RMVSNet.winner_take_all`), whose convolutions run on
+    ``options.precision`` operands (as given: the hardware check is
+    :func:`mvsnet.inference.precision.effective_precision`'s, in the pipeline). 3DCNNs: soft argmin over
     ``max_d`` planes (the original inference_mem), and the refinement network when
     ``refinement``. Compiled once per model and setting.
     """
     refine = bool(refinement and options.regularization == "3DCNNs")
     key = (options.regularization, options.inverse_depth, options.exact, options.view_num,
-           options.max_h, options.max_w, options.max_d, refine)
+           options.max_h, options.max_w, options.max_d, refine, options.precision)
     key = (model,) + key
     if key not in _COMPILED:
         _COMPILED[key] = InferenceNetwork(model, options, refine)
@@ -131,12 +133,15 @@ class InferenceNetwork:
                       tf.TensorSpec([None, view_num, 2, 4, 4], tf.float32)]
         if refine:
             depth_spec += image_spec
+        fast = options.regularization == "GRU" and not options.exact
+        # --precision: the fast GRU sweep only (Options.check refuses the other cases)
+        compute_dtype = options.precision if fast and options.precision != "float32" else None
 
         @tf.function(input_signature=image_spec, autograph=AUTOGRAPH)
         def tower(image, image_stats):
             view = centre_view(image[:, None], image_stats[:, None], 0)
             # the fast formulation's tower (GRU only: 3DCNNs has one formulation, the original's)
-            return model.view_features(view, low_memory=options.regularization == "GRU" and not options.exact)
+            return model.view_features(view, low_memory=fast, compute_dtype=compute_dtype)
 
         @tf.function(input_signature=depth_spec, autograph=AUTOGRAPH)
         def depth(ref_feature, src_features, cams, ref_image=None, ref_stats=None):
@@ -144,7 +149,8 @@ class InferenceNetwork:
             if options.regularization == "GRU":
                 depth, prob = model.sweep(ref_feature, src_features, cams, planes.num, planes.start,
                                           planes.end, inverse_depth=options.inverse_depth,
-                                          exact=options.exact, chunk=PLANE_CHUNK)
+                                          exact=options.exact, chunk=PLANE_CHUNK,
+                                          compute_dtype=compute_dtype)
                 return {"depth": depth, "prob": prob}
             depth, prob, _ = model.sweep(ref_feature, src_features, cams, max_d, planes.start,
                                          planes.interval, memory_saving=True)

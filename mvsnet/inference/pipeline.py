@@ -13,6 +13,7 @@ settings (the commands call :func:`mvsnet.inference.process.configure` first).
 """
 
 import concurrent.futures
+import dataclasses
 import time
 
 import numpy as np
@@ -24,6 +25,7 @@ from mvsnet import progress
 from mvsnet import weights
 from mvsnet.inference import network as net
 from mvsnet.inference import outputs
+from mvsnet.inference import precision
 from mvsnet.inference import prepare
 from mvsnet.inference.plan import plan_dense_folder
 
@@ -96,7 +98,7 @@ def _print(message):
 
 
 def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=False, log=_print,
-        plans=None, model=None):
+        plans=None, model=None, check_precision=True):
     """Depth maps of every view set of ``dense_folder`` into ``dense_folder/depths_mvsnet``.
 
     ckpt_path, ckpt_step  the checkpoint read is ``ckpt_path-ckpt_step`` (see
@@ -111,6 +113,10 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
                           when already planned
     model                 a network of build_model with its weights already loaded (then the checkpoint
                           is not read; its compiled graph is reused across calls)
+    check_precision       options.precision "bfloat16" runs only on hardware with bfloat16
+                          units (:func:`mvsnet.inference.precision.effective_precision`:
+                          otherwise one line says so and float32 runs); False runs it
+                          anyway (emulated where there are none: tests, quality measurements)
 
     Everything that can be checked is checked before anything is written; InputError names
     the file at fault. Returns a summary dict (views, seconds, per-view seconds, outputs).
@@ -118,6 +124,8 @@ def run(dense_folder, ckpt_path, ckpt_step, options, batch_size=1, refinement=Fa
     """
     if batch_size < 1:
         raise InputError("--batch_size must be at least 1, got %d" % batch_size)
+    if check_precision and options.precision != "float32":
+        options = dataclasses.replace(options, precision=precision.effective_precision(options.precision, log))
     if plans is None:
         plans = plan_dense_folder(dense_folder, options)
     if refinement and options.regularization == "GRU":

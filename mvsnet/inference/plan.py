@@ -18,6 +18,7 @@ from cameras.camera import Camera
 from cameras.dense_folder import fill_missing_views, list_dense_folder, read_view_cams
 from cameras.errors import InputError
 from mvsnet import images, preprocess
+from mvsnet.inference import precision as precisions
 from mvsnet.inference.prepare import image_size
 from mvsnet.network.spec import (SAMPLE_SCALE, check_max_d, check_max_size, check_regularization,
                                  check_sample_scale, check_view_num, network_multiple)
@@ -46,10 +47,13 @@ class Options:
                          "(slower) instead of the fast one (chunks of planes, XLA-compiled warps, "
                          "batched first-layer convolutions, towers without the full-resolution "
                          "concatenation; equal up to float rounding).")
+    # not in the original: bfloat16 convolutions in the fast sweep (mvsnet.inference.precision)
+    precision: str = precisions.option()
 
     def check(self):
         """InputError for values the pipeline cannot run with."""
         check_regularization(self.regularization)
+        precisions.check(self.precision, self.regularization, self.exact)
         check_view_num(self.view_num)
         check_max_d(self.max_d)
         check_max_size(self.max_w, self.max_h)

@@ -7,7 +7,7 @@ along the depth direction, so memory does not grow with the number of planes.
 import keras
 import tensorflow as tf
 
-from mvsnet.network.norms import LayerNorm, conv_layer
+from mvsnet.network.norms import LayerNorm, conv2d_in, conv_layer
 
 
 class ConvGRUCell(keras.layers.Layer):
@@ -60,18 +60,19 @@ class ConvGRUCell(keras.layers.Layer):
         bias = tf.concat([self.gates_conv.bias, self.output_conv.bias], 0)
         return (-kernel if negate else kernel), bias
 
-    def call_split(self, x_part, h):
+    def call_split(self, x_part, h, compute_dtype=None):
         """The cell given x_part = conv(x, W_x) + b from :meth:`input_weights` (..., 3F):
         only the convolutions on the hidden state run here.  Equal to ``call(x, h)`` up to
-        the order of the float sums."""
+        the order of the float sums. ``compute_dtype``: those two convolutions on operands
+        of that type (:func:`mvsnet.network.norms.conv2d_in`); the rest stays float32."""
         channels = self.gates_conv.kernel.shape[2] - self.filters
-        gates = x_part[..., :2 * self.filters] + tf.nn.conv2d(
-            h, self.gates_conv.kernel[:, :, channels:], 1, "SAME")
+        gates = x_part[..., :2 * self.filters] + conv2d_in(
+            h, self.gates_conv.kernel[:, :, channels:], compute_dtype)
         reset_gate, update_gate = tf.split(gates, 2, axis=-1)
         reset_gate = tf.sigmoid(self.reset_norm(reset_gate))
         update_gate = tf.sigmoid(self.update_norm(update_gate))
-        candidate = x_part[..., 2 * self.filters:] + tf.nn.conv2d(
-            reset_gate * h, self.output_conv.kernel[:, :, channels:], 1, "SAME")
+        candidate = x_part[..., 2 * self.filters:] + conv2d_in(
+            reset_gate * h, self.output_conv.kernel[:, :, channels:], compute_dtype)
         candidate = tf.tanh(self.output_norm(candidate))
         return update_gate * h + (1 - update_gate) * candidate
 
@@ -113,15 +114,21 @@ class GRURegularizer(keras.layers.Layer):
             new_states.append(x)
         return self.prob_conv(x), tuple(new_states)
 
-    def cost_part(self, costs):
+    def cost_part(self, costs, compute_dtype=None):
         """The first cell's convolutions on -cost for a stack of cost maps (N, H, W, 32) at
-        once (one batched convolution): (N, H, W, 3 * 16), input of :meth:`step_split`."""
+        once (one batched convolution): (N, H, W, 3 * 16) float32, input of
+        :meth:`step_split`. ``compute_dtype``: on operands of that type, the bias added in
+        float32."""
         kernel, bias = self.cells[0].input_weights(negate=True)
-        return tf.nn.bias_add(tf.nn.conv2d(costs, kernel, 1, "SAME"), bias)
+        return tf.nn.bias_add(conv2d_in(costs, kernel, compute_dtype), bias)
 
-    def step_split(self, cost_part, states):
-        """:meth:`call` given the first cell's :meth:`cost_part` of this plane."""
-        x = self.cells[0].call_split(cost_part, states[0])
+    def step_split(self, cost_part, states, compute_dtype=None):
+        """:meth:`call` given the first cell's :meth:`cost_part` of this plane.
+        ``compute_dtype``: the first cell's hidden-state convolutions on operands of that
+        type (:meth:`ConvGRUCell.call_split`); the second and third cells, whose
+        convolutions are small, and prob_conv stay float32."""
+        with tf.name_scope(self.cells[0].name):
+            x = self.cells[0].call_split(cost_part, states[0], compute_dtype)
         new_states = [x]
         for cell, state in zip(self.cells[1:], states[1:]):
             x = cell(x, state)

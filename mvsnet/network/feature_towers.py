@@ -11,7 +11,7 @@ All take images (B, H, W, 3) with H, W multiples of 16 and return 32-channel fea
 import keras
 import tensorflow as tf
 
-from mvsnet.network.norms import ConvNorm, conv_layer
+from mvsnet.network.norms import ConvNorm, conv_in, conv_layer
 
 FEATURE_TOWERS = ("UNetDS2GN", "UniNetDS2", "UniNetDS2GN")
 
@@ -55,40 +55,51 @@ class UNetDS2GN(keras.layers.Layer):
             self.blocks[name] = gn(filters, name, k, s, transpose)
         self.conv10_2 = conv_layer(2, 4 * f, 3, 1, "conv10_2", use_bias=False)
 
-    def call(self, image, low_memory=False):
+    def call(self, image, low_memory=False, compute_dtype=None):
         """image (B, H, W, 3) -> features (B, H/4, W/4, 32).
 
         ``low_memory``: the full-resolution decoder convolution reads its two inputs
         without concatenating them (:meth:`ConvNorm.call_on_parts`): the largest tensor is
         then H x W x 8 floats instead of H x W x 16 (59 instead of 117 MB at 1600x1200).
-        Equal up to float rounding; the fast inference path uses it."""
-        b = self.blocks
+        Equal up to float rounding; the fast inference path uses it.
+        ``compute_dtype`` (with ``low_memory``, the fast path's ``--precision``): every
+        convolution on operands of that type, the group norms in float32
+        (:func:`mvsnet.network.norms.conv_in`)."""
+        if compute_dtype is not None and not low_memory:
+            raise ValueError("compute_dtype is for the fast (low_memory) tower only")
+
+        def block(name, x):
+            if compute_dtype is None:
+                return self.blocks[name](x)
+            return self.blocks[name](x, compute_dtype=compute_dtype)
+
         # 1. encoder: four stride-2 stages, each refined by two 3x3 convs
-        e1 = b["2dconv1_0"](image)
-        e2 = b["2dconv2_0"](e1)
-        e3 = b["2dconv3_0"](e2)
-        e4 = b["2dconv4_0"](e3)
-        skip0 = b["2dconv0_2"](b["2dconv0_1"](image))
-        skip1 = b["2dconv1_2"](b["2dconv1_1"](e1))
-        skip2 = b["2dconv2_2"](b["2dconv2_1"](e2))
-        skip3 = b["2dconv3_2"](b["2dconv3_1"](e3))
-        bottom = b["2dconv4_2"](b["2dconv4_1"](e4))
+        e1 = block("2dconv1_0", image)
+        e2 = block("2dconv2_0", e1)
+        e3 = block("2dconv3_0", e2)
+        e4 = block("2dconv4_0", e3)
+        skip0 = block("2dconv0_2", block("2dconv0_1", image))
+        skip1 = block("2dconv1_2", block("2dconv1_1", e1))
+        skip2 = block("2dconv2_2", block("2dconv2_1", e2))
+        skip3 = block("2dconv3_2", block("2dconv3_1", e3))
+        bottom = block("2dconv4_2", block("2dconv4_1", e4))
         # 2. decoder: upsample, concatenate the skip, two convs
-        d5 = b["2dconv5_0"](bottom)
-        d5 = b["2dconv5_2"](b["2dconv5_1"](tf.concat([d5, skip3], axis=-1)))
-        d6 = b["2dconv6_0"](d5)
-        d6 = b["2dconv6_2"](b["2dconv6_1"](tf.concat([d6, skip2], axis=-1)))
-        d7 = b["2dconv7_0"](d6)
-        d7 = b["2dconv7_2"](b["2dconv7_1"](tf.concat([d7, skip1], axis=-1)))
-        d8 = b["2dconv8_0"](d7)
+        d5 = block("2dconv5_0", bottom)
+        d5 = block("2dconv5_2", block("2dconv5_1", tf.concat([d5, skip3], axis=-1)))
+        d6 = block("2dconv6_0", d5)
+        d6 = block("2dconv6_2", block("2dconv6_1", tf.concat([d6, skip2], axis=-1)))
+        d7 = block("2dconv7_0", d6)
+        d7 = block("2dconv7_2", block("2dconv7_1", tf.concat([d7, skip1], axis=-1)))
+        d8 = block("2dconv8_0", d7)
         if low_memory:
-            unet_out = b["2dconv8_2"](b["2dconv8_1"].call_on_parts([d8, skip0]))
+            parts = self.blocks["2dconv8_1"].call_on_parts([d8, skip0], compute_dtype=compute_dtype)
+            unet_out = block("2dconv8_2", parts)
         else:
-            unet_out = b["2dconv8_2"](b["2dconv8_1"](tf.concat([d8, skip0], axis=-1)))
+            unet_out = block("2dconv8_2", block("2dconv8_1", tf.concat([d8, skip0], axis=-1)))
         # 3. two stride-2 stages down to 1/4 resolution, 32 channels
-        x = b["conv9_2"](b["conv9_1"](b["conv9_0"](unet_out)))
-        x = b["conv10_1"](b["conv10_0"](x))
-        return self.conv10_2(x)
+        x = block("conv9_2", block("conv9_1", block("conv9_0", unet_out)))
+        x = block("conv10_1", block("conv10_0", x))
+        return self.conv10_2(x) if compute_dtype is None else conv_in(self.conv10_2, x, compute_dtype)
 
     def get_config(self):
         return {**super().get_config(), "base_filter": self.base_filter}

@@ -140,23 +140,28 @@ class PlaneSweepNetwork(keras.Model):
                 raise ValueError("image %s = %d: the %s network needs a multiple of %d"
                                  % (name, side, self.regularization, multiple))
 
-    def view_features(self, view, training=False, low_memory=False):
+    def view_features(self, view, training=False, low_memory=False, compute_dtype=None):
         """The feature tower on one view (B, H, W, 3) -> (B, H/4, W/4, 32). ``low_memory``
-        (UNetDS2GN only; the fast formulation): see :meth:`UNetDS2GN.call`."""
+        and ``compute_dtype`` (UNetDS2GN only; the fast formulation): see
+        :meth:`UNetDS2GN.call`."""
         tower = self.feature_tower
         if isinstance(tower, UniNetDS2):
+            if compute_dtype is not None:
+                raise ValueError("compute_dtype is for the UNetDS2GN tower of the fast formulation only")
             return tower(view, training=training)
+        if compute_dtype is not None:
+            return tower(view, low_memory=low_memory, compute_dtype=compute_dtype)
         return tower(view, low_memory=low_memory) if low_memory else tower(view)
 
     def extract_features(self, images, training=False, sequential=False, image_stats=None,
-                         low_memory=False):
+                         low_memory=False, compute_dtype=None):
         """One tower for every view: (ref (B,h,w,32), [src (B,h,w,32)] * (V-1)).
 
         ``sequential``: each tower starts after the previous one has finished (in a graph,
         independent towers may otherwise run at the same time; their full-resolution
         activations then set the peak memory). Scheduling only: values are unchanged.
         ``image_stats``: images are raw, each view is centred first (:func:`centre_view`).
-        ``low_memory``: see :meth:`view_features`."""
+        ``low_memory``, ``compute_dtype``: see :meth:`view_features`."""
 
         def view(i):
             return images[:, i] if image_stats is None else centre_view(images, image_stats, i)
@@ -169,7 +174,7 @@ class PlaneSweepNetwork(keras.Model):
                     v = view(i)
             else:
                 v = view(i)
-            features.append(self.view_features(v, training, low_memory))
+            features.append(self.view_features(v, training, low_memory, compute_dtype))
         return features[0], features[1:]
 
     def sweep_homographies(self, cams, depths):
@@ -210,7 +215,7 @@ class RMVSNet(PlaneSweepNetwork):
                                           training=training)
 
     def winner_take_all(self, images, cams, depth_num, depth_start, depth_end, inverse_depth=True,
-                        exact=True, chunk=8, image_stats=None):
+                        exact=True, chunk=8, image_stats=None, compute_dtype=None):
         """Streaming GRU inference: depth of the most probable plane and its probability.
 
         prob = max_d exp(c_d) / (sum_d exp(c_d) + 1e-7).  Depths from depth_start to
@@ -222,23 +227,28 @@ class RMVSNet(PlaneSweepNetwork):
         full-resolution decoder convolution without its concatenation
         (``UNetDS2GN(low_memory=True)``) and the chunked sweep (:meth:`sweep_fast`).
         Equal up to float rounding (order of sums, fused multiply-adds).
+        ``compute_dtype`` (fast only; "bfloat16" for ``--precision bfloat16``): the towers' and
+        the first GRU layer's convolutions on operands of that type, everything else float32.
         """
+        _check_compute_dtype(exact, compute_dtype)
         self.check_inputs(images, cams, image_stats)
         ref_feature, src_features = self.extract_features(images, sequential=True,
-                                                          image_stats=image_stats, low_memory=not exact)
+                                                          image_stats=image_stats, low_memory=not exact,
+                                                          compute_dtype=compute_dtype)
         return self.sweep(ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                          inverse_depth, exact, chunk)
+                          inverse_depth, exact, chunk, compute_dtype)
 
     def sweep(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-              inverse_depth=True, exact=True, chunk=8):
+              inverse_depth=True, exact=True, chunk=8, compute_dtype=None):
         """:meth:`winner_take_all` on features already extracted: ref_feature (B, h, w, 32),
         src_features [(B, h, w, 32)] * (V-1) (e.g. reused across view sets: a view's features
         depend on its image only). :meth:`sweep_exact` or :meth:`sweep_fast`; same returns."""
+        _check_compute_dtype(exact, compute_dtype)
         if exact:
             return self.sweep_exact(ref_feature, src_features, cams, depth_num, depth_start,
                                     depth_end, inverse_depth)
         return self.sweep_fast(ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                               inverse_depth, chunk)
+                               inverse_depth, chunk, compute_dtype)
 
     def sweep_exact(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
                     inverse_depth=True):
@@ -253,28 +263,38 @@ class RMVSNet(PlaneSweepNetwork):
         return self._winner_take_all(ref_feature, planes, body)
 
     def sweep_fast(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                   inverse_depth=True, chunk=8):
+                   inverse_depth=True, chunk=8, compute_dtype=None):
         """The fast sweep: the planes in chunks of ``chunk``, the warps and variances of a
         chunk in one XLA-compiled gather (:func:`mvsnet.network.cost_volume.variance_cost_planes`)
         and the first GRU layer's convolutions on the cost as one batched convolution
         (:meth:`GRURegularizer.cost_part`); only the convolutions on the hidden states stay
-        in the sequential loop. Memory grows with ``chunk``, not with the number of planes."""
+        in the sequential loop. Memory grows with ``chunk``, not with the number of planes.
+        ``compute_dtype``: the first GRU layer's convolutions (the batched one on the cost and
+        the ones on its hidden state) on operands of that type, the rest float32. The name
+        scopes label the ops for ``tools/profile_ops.py`` (names only: same graph)."""
         planes = self._planes(cams, depth_num, depth_start, depth_end, inverse_depth)
         depth_num = planes.num
 
         def body(start, states, *best):
             # the costs of planes start .. start + chunk - 1 (past the last: repeats of it,
             # computed but not swept) and their first-layer convolutions, batched
-            indices = tf.minimum(start + tf.range(chunk), depth_num - 1)
-            chunk_homographies = [tf.gather(h, indices, axis=1) for h in planes.homographies]
-            costs = variance_cost_planes(ref_feature, src_features, chunk_homographies)
-            shape = tf.shape(costs)
-            parts = self.gru.cost_part(tf.reshape(costs, tf.concat([[-1], shape[2:]], 0)))
-            parts = tf.reshape(parts, tf.concat([shape[:2], tf.shape(parts)[1:]], 0))
+            with tf.name_scope("cost_volume"):
+                indices = tf.minimum(start + tf.range(chunk), depth_num - 1)
+                chunk_homographies = [tf.gather(h, indices, axis=1) for h in planes.homographies]
+                costs = variance_cost_planes(ref_feature, src_features, chunk_homographies)
+            with tf.name_scope("gru1_cost_part"):
+                shape = tf.shape(costs)
+                parts = self.gru.cost_part(tf.reshape(costs, tf.concat([[-1], shape[2:]], 0)),
+                                           compute_dtype)
+                parts = tf.reshape(parts, tf.concat([shape[:2], tf.shape(parts)[1:]], 0))
 
             def plane_body(k, states, *best):
-                reg_cost, states = self.gru.step_split(parts[:, k], states)
-                return (k + 1, states) + planes.update(start + k, reg_cost, *best)
+                with tf.name_scope("plane_slice"):
+                    part = parts[:, k]
+                reg_cost, states = self.gru.step_split(part, states, compute_dtype)
+                with tf.name_scope("winner_take_all"):
+                    best = planes.update(start + k, reg_cost, *best)
+                return (k + 1, states) + best
 
             out = tf.while_loop(lambda k, *_: k < tf.minimum(chunk, depth_num - start), plane_body,
                                 [tf.constant(0), states] + list(best), parallel_iterations=1)
@@ -333,6 +353,12 @@ class RMVSNet(PlaneSweepNetwork):
             [tf.constant(0), self.gru.initial_states(ref_feature), reg_costs])
         volume = tf.transpose(reg_costs.stack(), [1, 0, 2, 3, 4])
         return tf.nn.softmax(volume, axis=1)
+
+
+def _check_compute_dtype(exact, compute_dtype):
+    """ValueError for a ``compute_dtype`` with the exact formulation (the original's float32)."""
+    if exact and compute_dtype is not None:
+        raise ValueError("compute_dtype applies to the fast formulation (exact=False) only")
 
 
 class _Planes(NamedTuple):

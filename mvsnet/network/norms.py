@@ -34,6 +34,33 @@ def conv_layer(rank, filters, kernel_size, strides, name, use_bias, transpose=Fa
                                   use_bias=use_bias, activation=activation, name=name)
 
 
+def conv_in(layer, x, compute_dtype):
+    """``layer(x)`` of a 'same'-padded Keras Conv2D / Conv2DTranspose with its operands (x
+    and the kernel) cast to ``compute_dtype`` (e.g. "bfloat16"; the kernels accumulate in
+    float32 and round the result once); the result cast back to float32, plus the bias in
+    float32. x (B, H, W, C_in) -> (B, H', W', filters) float32."""
+    kernel = tf.cast(layer.kernel, compute_dtype)
+    operand = tf.cast(x, compute_dtype)
+    strides = layer.strides
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        shape = tf.shape(x)
+        out_shape = tf.stack([shape[0], shape[1] * strides[0], shape[2] * strides[1], layer.filters])
+        y = tf.nn.conv2d_transpose(operand, kernel, out_shape, strides, padding="SAME")
+    else:
+        y = tf.nn.conv2d(operand, kernel, strides, padding="SAME")
+    y = tf.cast(y, tf.float32)
+    return tf.nn.bias_add(y, layer.bias) if layer.use_bias else y
+
+
+def conv2d_in(x, kernel, compute_dtype=None):
+    """``tf.nn.conv2d(x, kernel, 1, "SAME")``; with ``compute_dtype``, on operands cast to it and
+    the result cast back to float32 (as :func:`conv_in`)."""
+    if compute_dtype is None:
+        return tf.nn.conv2d(x, kernel, 1, "SAME")
+    y = tf.nn.conv2d(tf.cast(x, compute_dtype), tf.cast(kernel, compute_dtype), 1, "SAME")
+    return tf.cast(y, tf.float32)
+
+
 # ----------------------------------------------------------------------------------
 # Normalisations
 # ----------------------------------------------------------------------------------
@@ -169,14 +196,18 @@ class ConvNorm(keras.layers.Layer):
         self.conv.build(input_shape)
         self.norm_layer.build(self.conv.compute_output_shape(input_shape))
 
-    def call(self, x, training=False):
-        return self._norm_relu(self.conv(x), training)
+    def call(self, x, training=False, compute_dtype=None):
+        """``compute_dtype``: the convolution on operands of that type (:func:`conv_in`); the
+        norm and the ReLU stay float32."""
+        y = self.conv(x) if compute_dtype is None else conv_in(self.conv, x, compute_dtype)
+        return self._norm_relu(y, training)
 
-    def call_on_parts(self, parts, training=False):
+    def call_on_parts(self, parts, training=False, compute_dtype=None):
         """:meth:`call` on ``concat(parts, axis=-1)`` without building the concatenation:
         one convolution per part with its slice of the kernel, summed (2D, stride 1, not
         transposed). Equal up to float rounding (the sum over input channels is split);
-        the largest tensor is one part's output instead of the concatenation."""
+        the largest tensor is one part's output instead of the concatenation.
+        ``compute_dtype``: as :meth:`call`."""
         if self.transpose or self.rank != 2 or self.strides != 1:
             raise ValueError("call_on_parts needs a 2D stride-1 convolution")
         if not self.built:
@@ -184,7 +215,7 @@ class ConvNorm(keras.layers.Layer):
         kernel, start, y = self.conv.kernel, 0, None
         for part in parts:
             channels = part.shape[-1]
-            term = tf.nn.conv2d(part, kernel[:, :, start:start + channels], 1, "SAME")
+            term = conv2d_in(part, kernel[:, :, start:start + channels], compute_dtype)
             y = term if y is None else y + term
             start += channels
         return self._norm_relu(y, training)
