@@ -234,7 +234,8 @@ def worker_model(job):
 def depth_task(dense_folder, plans, job):
     """Worker: the depth maps of ``plans`` (view sets of ``dense_folder``), as
     :func:`mvsnet.inference.pipeline.run`. Returns a dict: views, seconds, worker, pid,
-    ref_indices, and ``error`` (one line) for an input error."""
+    ref_indices, notes (the run's ``--precision`` line, if any: this worker's hardware decides),
+    and ``error`` (one line) for an input error."""
     start = time.perf_counter()
     base = {"dense_folder": dense_folder, "ref_indices": [p.ref_index for p in plans],
             "pid": os.getpid(), "worker": _worker_index()}
@@ -242,11 +243,17 @@ def depth_task(dense_folder, plans, job):
         model = worker_model(job)
         from mvsnet.inference import pipeline
 
+        notes = []
+
+        def log(line):
+            if "bfloat16" in line:   # precision.effective_precision's line
+                notes.append(line)
+
         summary = pipeline.run(dense_folder, None, None, job.options, batch_size=job.batch_size,
-                               refinement=job.refinement, log=lambda line: None, plans=plans, model=model)
+                               refinement=job.refinement, log=log, plans=plans, model=model)
     except InputError as err:
         return dict(base, error=str(err), views=0, seconds=time.perf_counter() - start)
-    return dict(base, views=summary["views"], seconds=time.perf_counter() - start)
+    return dict(base, views=summary["views"], seconds=time.perf_counter() - start, notes=notes)
 
 
 def fusion_task(dense_folder, fusion, *depth_results):
@@ -329,6 +336,7 @@ def run(client, scenes, job, log=print):
            len(client.scheduler_info().get("workers", {}))))
     done_views = 0
     results = []
+    notes = set()
     try:
         for future in as_completed(futures):
             try:
@@ -348,6 +356,10 @@ def run(client, scenes, job, log=print):
                     % (result["dense_folder"], result["points"], result["seconds"], result["worker"],
                        result["output"]))
                 continue
+            for note in result.get("notes", ()):
+                if note not in notes:   # once per distinct line, not once per task
+                    notes.add(note)
+                    log("worker %s: %s" % (result["worker"], note))
             done_views += result["views"]
             scene["pending"] -= 1
             if scene["pending"] == 0:
