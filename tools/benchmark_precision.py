@@ -8,8 +8,8 @@ truth (the table in docs/benchmarks.md).
 For every scene ``WxH:SEED`` of ``--scenes`` it writes a ray-cast dense folder
 (``python -m tools.synthetic dense``, depth line 2, ``--max_d`` planes), runs the fast GRU
 sweep over every view twice, in float32 and in bfloat16 (forced, ``check_precision=False``:
-on a CPU without bfloat16 units TensorFlow emulates it, with the same rounding but without
-the speed), each into its own copy of
+on a CPU without bfloat16 units TensorFlow emulates it: the same bfloat16 operands and
+results, without the speed), each into its own copy of
 the scene, and measures against the ground truth: median relative depth error and the share
 of pixels within 1 % (every pixel with a ground-truth and an estimated depth, no probability
 threshold), and the F-score of the fused cloud (the built-in fusibile-style fusion, prob >
