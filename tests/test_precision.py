@@ -1,8 +1,9 @@
 """``--precision bfloat16``: the option and its checks, the hardware detection and its one-line
 fallback (the detection monkeypatched both ways), the bfloat16 graph itself (forced, as on
 hardware with bfloat16 units: where there are none TensorFlow emulates it on the same
-bfloat16 operands and results) close to float32, float32 unchanged, and the depth quality with the shipped weights
-against the ground truth of a ray-cast scene, next to float32's (the issue's bounds)."""
+bfloat16 operands and results) close to float32, float32 unchanged, and the depth quality
+with the shipped weights against the ground truth of a ray-cast scene, next to float32's
+(the issue's bounds)."""
 
 import dataclasses
 import os
