@@ -28,8 +28,11 @@ pair.txt; the scene itself is never written). Peak RSS is the child's ru_maxrss 
 wait4(2) (the same number ``/usr/bin/time -v`` prints as "Maximum resident set size").
 Seconds per view are the times each program prints per view (ours: "view i/n ... S s";
 the original: "depth inference i finished. (S sec/step)"); the first view includes
-building / compiling the graph. When several runs share regularization and max_d, their
-depth and probability maps are compared. Results: a markdown table on stdout and
+building / compiling the graph. The time to the first map is counted from the process start
+(importing TensorFlow, reading the checkpoint, building / compiling the graph and the first
+view): the modification time of the first view's depth and probability files; every output
+line is also timed (``LOG.times``), which shows where the start-up goes. When several runs
+share regularization and max_d, their depth and probability maps are compared. Results: a markdown table on stdout and
 ``OUT/benchmark.json``. Not part of the test suite.
 """
 
@@ -96,14 +99,38 @@ def private_copy(scene, dest, refs):
 
 
 def run_child(cmd, log_path, env=None):
-    """(exit code, wall seconds, peak RSS in MiB) of CMD run with its output in LOG_PATH."""
-    with open(log_path, "w") as log:
+    """(exit code, wall seconds, peak RSS in MiB, start) of CMD run with its output in LOG_PATH;
+    ``start`` is the wall-clock time (time.time()) just before the process was started. Every
+    output line is also written to LOG_PATH.times as "SECONDS_SINCE_START<TAB>LINE" (the
+    child runs with PYTHONUNBUFFERED=1, so a line is timed when it is printed)."""
+    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")
+    with open(log_path, "w") as log, open(log_path + ".times", "w") as times:
+        start_epoch = time.time()
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace")
+            log.write(line)
+            times.write("%.2f\t%s" % (time.perf_counter() - start, line))
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, wall, usage.ru_maxrss / 1024.0  # Linux: KiB
+    return proc.returncode, wall, usage.ru_maxrss / 1024.0, start_epoch  # Linux: KiB
+
+
+def first_map_seconds(folder, start_epoch):
+    """Seconds from the process start to the first complete depth map: the earliest, over
+    the reference views, of the later modification time of its depth and probability files
+    (both programs write them when the view is done). None when none was written."""
+    if not os.path.isdir(folder):
+        return None
+    done = []
+    for name in os.listdir(folder):
+        if name.endswith(layout.DEPTH_FILES["init"]):
+            prob = os.path.join(folder, name[:-len(layout.DEPTH_FILES["init"])] + layout.DEPTH_FILES["prob"])
+            if os.path.isfile(prob):
+                done.append(max(os.path.getmtime(os.path.join(folder, name)), os.path.getmtime(prob)))
+    return round(min(done) - start_epoch, 1) if done else None
 
 
 def per_view_seconds(log_path, impl):
@@ -199,17 +226,18 @@ def main(argv=None):
             log_path = os.path.join(out, label + ".log")
             print("run %s (%d reference views): %s" % (label, refs, " ".join(cmd)), flush=True)
             load_before = os.getloadavg()
-            code, wall, rss = run_child(cmd, log_path, env)
+            code, wall, rss, start_epoch = run_child(cmd, log_path, env)
             views = per_view_seconds(log_path, impl)
+            first_map = first_map_seconds(layout.depth_folder(folder), start_epoch)
             rec = {"run": label, "impl": impl, "regularization": reg, "max_d": max_d, "refs": refs,
                    "exit_code": code, "wall_seconds": round(wall, 1), "peak_rss_mib": round(rss, 1),
-                   "seconds_per_view": views, "log": log_path,
+                   "seconds_per_view": views, "first_map_seconds": first_map, "log": log_path,
                    "load_before": [round(v, 2) for v in load_before],
                    "load_after": [round(v, 2) for v in os.getloadavg()],
                    "outputs": layout.depth_folder(folder)}
             results.append(rec)
-            print("  exit %d, wall %.1f s, peak RSS %.1f MiB, per view %s"
-                  % (code, wall, rss, ", ".join("%.2f s" % s for s in views)), flush=True)
+            print("  exit %d, wall %.1f s, first map %s s after the start, peak RSS %.1f MiB, per view %s"
+                  % (code, wall, first_map, rss, ", ".join("%.2f s" % s for s in views)), flush=True)
         # every run against the first run of the same setting (the original's when listed first)
         comparisons = []
         for i, b in enumerate(results):
@@ -222,15 +250,17 @@ def main(argv=None):
                 "runs": results, "comparisons": comparisons}
         with open(os.path.join(out, "benchmark.json"), "w") as f:
             json.dump(info, f, indent=1)
-        print("\n| run | planes | ref views | s/view (first) | s/view (median after the first) | wall s "
-              "| peak RSS MiB | load average before / after |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("\n| run | planes | ref views | s/view (first) | s/view (median after the first) "
+              "| first map, s from the start | wall s | peak RSS MiB | load average before / after |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in results:
             v = r["seconds_per_view"]
             later = "%.1f" % np.median(v[1:]) if len(v) > 1 else "-"
-            print("| %s %s | %d | %d | %s | %s | %.0f | %.0f | %.2f / %.2f |"
+            first_map = "-" if r["first_map_seconds"] is None else "%.1f" % r["first_map_seconds"]
+            print("| %s %s | %d | %d | %s | %s | %s | %.0f | %.0f | %.2f / %.2f |"
                   % (r["run"], r["regularization"], r["max_d"], r["refs"], "%.1f" % v[0] if v else "-",
-                     later, r["wall_seconds"], r["peak_rss_mib"], r["load_before"][0], r["load_after"][0]))
+                     later, first_map, r["wall_seconds"], r["peak_rss_mib"], r["load_before"][0],
+                     r["load_after"][0]))
         for impl in ("ours", "exact"):
             for setting in sorted({(r["regularization"], r["max_d"]) for r in results if r["impl"] == impl}):
                 def later(kind):
