@@ -49,6 +49,10 @@ class PipelineOptions:
                         "(default): per view, about one pixel apart in the network's 1/4-scale "
                         "cost volume, 32 to 256 (see docs/own-photos.md).")
     view_num: int = option(5, "Views per depth map: the reference and view_num - 1 sources.")
+    depth_margin: float = option(0.25, "The sparse depth range of a view widened to [(1 - m) "
+                                 "min, (1 + m) max], as COLMAP's own dense stage does (sparse "
+                                 "points miss texture-poor surfaces, often the far ones); 0: "
+                                 "colmap2mvsnet's range as it is.")
     interval_scale: float = option(1.0, "colmap2mvsnet's: the depth interval is divided by it "
                                    "(above 1: a narrower range around the near end).")
     precision: str = precisions.option()   # test.py's --precision, for stage 3
@@ -82,6 +86,8 @@ class PipelineOptions:
         check_max_d(self.max_d, 2, automatic=True)
         check_view_num(self.view_num)
         precisions.check(self.precision)
+        if not 0 <= self.depth_margin < 1:
+            raise InputError("--depth_margin must be in [0, 1), got %r" % self.depth_margin)
         if self.cluster is not None:
             from mvsnet.inference import cluster
 
@@ -212,9 +218,8 @@ def colmap2mvsnet(ws, options, network, log):
         conv_options = convert.Options(max_d=options.max_d, interval_scale=options.interval_scale,
                                        exclude_reference=True)
         conv = convert.compute(network.model, conv_options)
-        if options.max_d == 0:
-            conv.depth_ranges = [_auto_range(depth, network.scale, options.interval_scale)
-                                 for depth in conv.depth_ranges]
+        conv.depth_ranges = [_range(depth, options, network.scale)
+                             for depth in conv.depth_ranges]
         convert.write(conv, os.path.join(ws.dense, "images"), tmp, conv_options)
         if not conv.pairs:
             raise InputError("no view observes a sparse point")
@@ -229,13 +234,19 @@ def colmap2mvsnet(ws, options, network, log):
     return {"seconds": seconds}
 
 
-def _auto_range(depth, scale, interval_scale):
-    """A view's (min, interval, planes, max) with :func:`auto_planes` planes (None stays)."""
+def _range(depth, options, scale):
+    """A view's (min, interval, planes, max) from colmap2mvsnet's: [min, max] widened by
+    options.depth_margin; with max_d 0 :func:`auto_planes` planes (the inverse-depth estimate
+    scales with 1 - min / max for the same pixel spacing), else max_d (None stays)."""
     if depth is None:
         return None
     dmin, _, estimate, dmax = depth
-    planes = auto_planes(estimate, scale)
-    return (dmin, (dmax - dmin) / (planes - 1) / interval_scale, float(planes), dmax)
+    low, high = dmin * (1 - options.depth_margin), dmax * (1 + options.depth_margin)
+    if options.max_d == 0:
+        planes = auto_planes(estimate * (1 - low / high) / (1 - dmin / dmax), scale)
+    else:
+        planes = options.max_d
+    return (low, (high - low) / (planes - 1) / options.interval_scale, float(planes), high)
 
 
 def depth_maps(ws, options, network, log):

@@ -72,6 +72,16 @@ def test_photos_to_a_cloud_on_the_true_surfaces(scene):
     residual = np.abs(s * np.array([centre(v.extrinsic) for v in model.views]) @ r.T + t
                       - np.array([centre(e) for e in true])).max()
     assert residual < 0.01 * 450  # SfM found the camera path
+    # the depth range of the cams (sparse range widened by --depth_margin) covers the true
+    # surface: the sparse points miss the texture-poor back plane, most of each photo
+    from cameras.camfile import read_cam
+
+    covered = []
+    for k, v in enumerate(model.views):
+        cam = read_cam(os.path.join(ws, "mvsnet", "cams", "%08d_cam.txt" % k))
+        depth = views[int(v.name[5:7])].depth / s   # true depth in SfM units
+        covered.append(np.mean((depth >= cam.depth_min) & (depth <= cam.depth_max)))
+    assert np.median(covered) > 0.6, covered
     points, colors, _ = read_ply(os.path.join(ws, "points.ply"))
     assert len(points) > 5000 and colors is not None and colors.shape == points.shape
     # the preview: photos, the cloud from their cameras, maps (3 rows of tiles), path printed
@@ -138,6 +148,24 @@ def test_auto_planes():
     # one photo pixel per plane -> one 1/4-scale pixel per plane at network scale 0.5: 1/8
     assert reconstruction.auto_planes(800, 0.5) == 100
     assert reconstruction.auto_planes(50, 1.0) == 32 and reconstruction.auto_planes(5000, 1.0) == 256
+
+
+def test_depth_range_widened_by_the_margin():
+    # sparse range 2..4, estimate 100 planes: widened 1.5..5; the same inverse-depth spacing
+    # needs 100 * (1 - 1.5 / 5) / (1 - 2 / 4) = 140 planes (network scale 4: 1/4 cancels)
+    options = reconstruction.PipelineOptions()
+    assert options.depth_margin == 0.25
+    assert reconstruction._range((2.0, 0.1, 100.0, 4.0), options, 4.0) == \
+        pytest.approx((1.5, 3.5 / 139, 140.0, 5.0))
+    fixed = reconstruction.PipelineOptions(max_d=50, interval_scale=0.5)
+    assert reconstruction._range((2.0, 0.1, 100.0, 4.0), fixed, 4.0) == \
+        pytest.approx((1.5, 3.5 / 49 / 0.5, 50.0, 5.0))
+    plain = reconstruction.PipelineOptions(depth_margin=0.0)
+    assert reconstruction._range((2.0, 0.1, 100.0, 4.0), plain, 4.0) == \
+        pytest.approx((2.0, 2.0 / 99, 100.0, 4.0))
+    assert reconstruction._range(None, options, 4.0) is None
+    with pytest.raises(InputError, match="depth_margin"):
+        reconstruction.PipelineOptions(depth_margin=1.0).check()
 
 
 def test_network_size():
