@@ -5,8 +5,8 @@
 
 1. structure from motion with pycolmap (SIFT, exhaustive / sequential / vocabulary-tree
    matching, incremental mapping) and undistortion into WS/dense/;
-2. colmap2mvsnet into WS/mvsnet/ (cams with --max_d planes over the sparse depth range; by
-   default a number per view that suits the network's resolution);
+2. colmap2mvsnet into WS/mvsnet/ (cams with --max_d planes over the sparse depth range widened
+   by --depth_margin; by default a number per view that suits the network's resolution);
 3. R-MVSNet (GRU) depth maps into WS/mvsnet/depths_mvsnet/, with the shipped released
    weights unless --pretrained_model_ckpt_path; the network input is the largest multiple
    of 32 that fits the undistorted photos, capped by --max_w x --max_h;
