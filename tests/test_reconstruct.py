@@ -173,6 +173,12 @@ def test_depth_range_widened_by_the_margin():
         reconstruction.PipelineOptions(depth_margin=1.0).check()
 
 
+def test_sift_peak_threshold():
+    assert sfm.SfmOptions().sift_peak_threshold == 0.002   # COLMAP's default is 0.02 / 3
+    with pytest.raises(InputError, match="sift_peak_threshold"):
+        sfm.SfmOptions(sift_peak_threshold=0.0).check()
+
+
 def test_network_size():
     assert reconstruction.network_size(317, 254, 1600, 1200) == (288, 224)
     assert reconstruction.network_size(640, 480, 1600, 1200) == (640, 480)

@@ -31,6 +31,9 @@ class SfmOptions:
                                "(SIMPLE_RADIAL, RADIAL, OPENCV, PINHOLE, ...).")
     max_image_size: int = option(3200, "SIFT runs on photos downscaled to this side.")
     max_num_features: int = option(8192, flag=False)
+    sift_peak_threshold: float = option(0.002, "SIFT's least contrast of a feature (COLMAP's "
+                                        "default 0.02 / 3 finds about a third as many features "
+                                        "on low-contrast texture; docs/own-photos.md).")
     min_registered: int = option(3, "Fewer registered photos is a failure.")
     num_threads: int = option(-1, flag=False)
     seed: int = option(0, flag=False)
@@ -43,6 +46,8 @@ class SfmOptions:
                              "file (e.g. vocab_tree_flickr100K_words32K.bin from colmap.github.io)")
         if self.min_registered < 2:
             raise InputError("--min_registered must be at least 2")
+        if not 0 < self.sift_peak_threshold < 1:
+            raise InputError("--sift_peak_threshold must be in (0, 1), got %r" % self.sift_peak_threshold)
 
 
 def quiet_colmap(pycolmap):
@@ -120,6 +125,7 @@ def run_sfm(image_dir, sparse_dir, database_path, options, log=print):
     extraction.num_threads = options.num_threads
     extraction.use_gpu = False
     extraction.sift.max_num_features = options.max_num_features
+    extraction.sift.peak_threshold = options.sift_peak_threshold
     reader = pycolmap.ImageReaderOptions()
     reader.camera_model = options.camera_model
     mode = pycolmap.CameraMode.SINGLE if options.single_camera else pycolmap.CameraMode.AUTO
