@@ -51,7 +51,7 @@ def network_function(model, options, refinement=False):
     """
     refine = bool(refinement and options.regularization == "3DCNNs")
     key = (options.regularization, options.inverse_depth, options.exact, options.view_num,
-           options.max_h, options.max_w, options.max_d, refine, options.precision)
+           options.max_h, options.max_w, options.max_d, refine, options.precision, options.readout())
     key = (model,) + key
     if key not in _COMPILED:
         _COMPILED[key] = InferenceNetwork(model, options, refine)
@@ -153,7 +153,7 @@ class InferenceNetwork:
                 depth, prob = model.sweep(ref_feature, src_features, cams, planes.num, planes.start,
                                           planes.end, inverse_depth=options.inverse_depth,
                                           exact=options.exact, chunk=PLANE_CHUNK,
-                                          compute_dtype=compute_dtype)
+                                          compute_dtype=compute_dtype, readout=options.readout())
                 return {"depth": depth, "prob": prob}
             depth, prob, _ = model.sweep(ref_feature, src_features, cams, max_d, planes.start,
                                          planes.interval, memory_saving=True)

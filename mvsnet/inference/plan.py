@@ -20,8 +20,9 @@ from cameras.errors import InputError
 from mvsnet import images, preprocess
 from mvsnet.inference import precision as precisions
 from mvsnet.inference.prepare import image_size
-from mvsnet.network.spec import (SAMPLE_SCALE, check_max_d, check_max_size, check_regularization,
-                                 check_sample_scale, check_view_num, network_multiple)
+from mvsnet.network.spec import (SAMPLE_SCALE, Readout, check_max_d, check_max_size,
+                                 check_regularization, check_sample_scale, check_view_num,
+                                 network_multiple)
 from mvsnet.options import option
 
 
@@ -49,11 +50,26 @@ class Options:
                          "concatenation; equal up to float rounding).")
     # not in the original: bfloat16 convolutions in the fast sweep (mvsnet.inference.precision)
     precision: str = precisions.option()
+    # not in the original: what the GRU sweep reads off the winning plane (spec.Readout)
+    subplane: bool = option(False, "GRU: move each depth between the planes, to the peak of a "
+                            "parabola through the costs of the winning plane and its two "
+                            "neighbours (the original's depths are the planes'; docs/inference.md).")
+    prob_window: int = option(1, "GRU: planes summed into the probability map: 1, the winner's (the "
+                              "original), or 3, the winner and its two neighbours (docs/inference.md).")
+
+    def readout(self):
+        """The :class:`mvsnet.network.spec.Readout` of these options."""
+        return Readout(bool(self.subplane), int(self.prob_window))
 
     def check(self):
         """InputError for values the pipeline cannot run with."""
         check_regularization(self.regularization)
         precisions.check(self.precision, self.regularization, self.exact)
+        if self.prob_window not in (1, 3):
+            raise InputError("--prob_window must be 1 or 3, got %r" % self.prob_window)
+        if (self.subplane or self.prob_window != 1) and self.regularization != "GRU":
+            raise InputError("--subplane and --prob_window are for GRU (3DCNNs regresses its depth "
+                             "between the planes and sums 4 planes' probabilities already)")
         check_view_num(self.view_num)
         check_max_d(self.max_d)
         check_max_size(self.max_w, self.max_h)

@@ -41,7 +41,7 @@ from mvsnet.network.depth_regression import probability_map, soft_argmin_depth
 from mvsnet.network.feature_towers import UniNetDS2
 from mvsnet.network.feature_towers import feature_tower as feature_tower_named
 from mvsnet.network.refinement import RefineNet
-from mvsnet.network.spec import REGULARIZATIONS, network_multiple
+from mvsnet.network.spec import REGULARIZATIONS, Readout, network_multiple
 
 
 class DepthRange(NamedTuple):
@@ -215,7 +215,7 @@ class RMVSNet(PlaneSweepNetwork):
                                           training=training)
 
     def winner_take_all(self, images, cams, depth_num, depth_start, depth_end, inverse_depth=True,
-                        exact=True, chunk=8, image_stats=None, compute_dtype=None):
+                        exact=True, chunk=8, image_stats=None, compute_dtype=None, readout=None):
         """Streaming GRU inference: depth of the most probable plane and its probability.
 
         prob = max_d exp(c_d) / (sum_d exp(c_d) + 1e-7).  Depths from depth_start to
@@ -229,6 +229,8 @@ class RMVSNet(PlaneSweepNetwork):
         Equal up to float rounding (order of sums, fused multiply-adds).
         ``compute_dtype`` (fast only; "bfloat16" for ``--precision bfloat16``): the towers' and
         the first GRU layer's convolutions on operands of that type, everything else float32.
+        ``readout`` (:class:`Readout`; default: the original's) reads the depth between the
+        planes and the probability over the winner's neighbours too.
         """
         _check_compute_dtype(exact, compute_dtype)
         self.check_inputs(images, cams, image_stats)
@@ -236,24 +238,24 @@ class RMVSNet(PlaneSweepNetwork):
                                                           image_stats=image_stats, low_memory=not exact,
                                                           compute_dtype=compute_dtype)
         return self.sweep(ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                          inverse_depth, exact, chunk, compute_dtype)
+                          inverse_depth, exact, chunk, compute_dtype, readout)
 
     def sweep(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-              inverse_depth=True, exact=True, chunk=8, compute_dtype=None):
+              inverse_depth=True, exact=True, chunk=8, compute_dtype=None, readout=None):
         """:meth:`winner_take_all` on features already extracted: ref_feature (B, h, w, 32),
         src_features [(B, h, w, 32)] * (V-1) (e.g. reused across view sets: a view's features
         depend on its image only). :meth:`sweep_exact` or :meth:`sweep_fast`; same returns."""
         _check_compute_dtype(exact, compute_dtype)
         if exact:
             return self.sweep_exact(ref_feature, src_features, cams, depth_num, depth_start,
-                                    depth_end, inverse_depth)
+                                    depth_end, inverse_depth, readout)
         return self.sweep_fast(ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                               inverse_depth, chunk, compute_dtype)
+                               inverse_depth, chunk, compute_dtype, readout)
 
     def sweep_exact(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                    inverse_depth=True):
+                    inverse_depth=True, readout=None):
         """The original graph's sweep: each plane's warps, variance and GRU step in turn."""
-        planes = self._planes(cams, depth_num, depth_start, depth_end, inverse_depth)
+        planes = self._planes(cams, depth_num, depth_start, depth_end, inverse_depth, readout)
 
         def body(d, states, *best):
             cost = self.plane_cost(ref_feature, src_features, planes.homographies, d)
@@ -263,7 +265,7 @@ class RMVSNet(PlaneSweepNetwork):
         return self._winner_take_all(ref_feature, planes, body)
 
     def sweep_fast(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                   inverse_depth=True, chunk=8, compute_dtype=None):
+                   inverse_depth=True, chunk=8, compute_dtype=None, readout=None):
         """The fast sweep: the planes in chunks of ``chunk``, the warps and variances of a
         chunk in one XLA-compiled gather (:func:`mvsnet.network.cost_volume.variance_cost_planes`)
         and the first GRU layer's convolutions on the cost as one batched convolution
@@ -272,7 +274,7 @@ class RMVSNet(PlaneSweepNetwork):
         ``compute_dtype``: the first GRU layer's convolutions (the batched one on the cost and
         the ones on its hidden state) on operands of that type, the rest float32. The name
         scopes label the ops for ``tools/profile_ops.py`` (names only: same graph)."""
-        planes = self._planes(cams, depth_num, depth_start, depth_end, inverse_depth)
+        planes = self._planes(cams, depth_num, depth_start, depth_end, inverse_depth, readout)
         depth_num = planes.num
 
         def body(start, states, *best):
@@ -302,16 +304,18 @@ class RMVSNet(PlaneSweepNetwork):
 
         return self._winner_take_all(ref_feature, planes, body)
 
-    def _planes(self, cams, depth_num, depth_start, depth_end, inverse_depth):
+    def _planes(self, cams, depth_num, depth_start, depth_end, inverse_depth, readout=None):
         """The planes of a winner-take-all sweep: their homographies and the update of the
         running best (:class:`_Planes`)."""
         depth_num = tf.cast(depth_num, tf.int32)
         depth_start = tf.convert_to_tensor(depth_start, tf.float32)
         depth_end = tf.convert_to_tensor(depth_end, tf.float32)
         planes_minus_one = tf.cast(depth_num, tf.float32) - 1
+        # plane_depth broadcasts the batch's ranges over (B, h, w, 1) indices (readout.subplane)
+        start4, end4 = tf.reshape(depth_start, [-1, 1, 1, 1]), tf.reshape(depth_end, [-1, 1, 1, 1])
         if inverse_depth:
             depths = hg.depth_samples(depth_start, depth_num, depth_end=depth_end, inverse=True)
-            inv_start, inv_end = 1.0 / depth_start, 1.0 / depth_end
+            inv_start, inv_end = 1.0 / start4, 1.0 / end4
             inv_interval = (inv_start - inv_end) / planes_minus_one
 
             def plane_depth(d_idx):
@@ -319,19 +323,21 @@ class RMVSNet(PlaneSweepNetwork):
         else:
             depth_interval = (depth_end - depth_start) / planes_minus_one
             depths = hg.depth_samples(depth_start, depth_num, depth_interval=depth_interval)
+            interval4 = tf.reshape(depth_interval, [-1, 1, 1, 1])
 
             def plane_depth(d_idx):
-                return depth_start + d_idx * depth_interval
-        return _Planes(depth_num, self.sweep_homographies(cams, depths), plane_depth)
+                return start4 + d_idx * interval4
+        return _Planes(depth_num, self.sweep_homographies(cams, depths), plane_depth, readout or Readout())
 
     def _winner_take_all(self, ref_feature, planes, body):
-        """Run ``body`` (d, states, depth, max_prob, exp_sum) -> the next, from plane 0 while
-        d < depth_num; the winner's depth and probability, (B, h, w, 1) each."""
-        zeros = tf.zeros_like(ref_feature[..., :1])
-        loop_vars = [tf.constant(0), self.gru.initial_states(ref_feature), zeros, zeros, zeros]
-        _, _, depth_image, max_prob, exp_sum = tf.while_loop(
-            lambda d, *_: d < planes.num, body, loop_vars, parallel_iterations=1)
-        return depth_image, max_prob / (exp_sum + 1e-7)
+        """Run ``body`` (d, states, *best) -> the next, from plane 0 while d < depth_num, best
+        being :meth:`_Planes.initial`'s running best; the winner's depth and probability,
+        (B, h, w, 1) each."""
+        loop_vars = [tf.constant(0), self.gru.initial_states(ref_feature)]
+        loop_vars += planes.initial(ref_feature)
+        _, _, *best = tf.while_loop(lambda d, *_: d < planes.num, body, loop_vars,
+                                    parallel_iterations=1)
+        return planes.result(*best)
 
     def prob_volume_recurrent(self, images, cams, depth_num, depth_start, depth_interval,
                               training=False):
@@ -362,20 +368,73 @@ def _check_compute_dtype(exact, compute_dtype):
 
 
 class _Planes(NamedTuple):
-    """The planes of one winner-take-all sweep (:meth:`RMVSNet._planes`)."""
+    """The planes of one winner-take-all sweep (:meth:`RMVSNet._planes`) and the running
+    best: (depth_image, max_prob, exp_sum), with ``readout.subplane`` or ``prob_window`` 3 also the
+    winner's plane index, its cost, the costs of its left and right neighbours and the previous
+    plane's cost."""
 
     num: tf.Tensor
     homographies: list
     plane_depth: object
+    readout: "Readout"
 
-    def update(self, d, reg_cost, depth_image, max_prob, exp_sum):
-        """The running best after plane ``d``: (depth_image, max_prob, exp_sum)."""
+    def initial(self, ref_feature):
+        """The running best before plane 0, (B, h, w, 1) each."""
+        zeros = tf.zeros_like(ref_feature[..., :1])
+        return [zeros] * (8 if self.neighbours else 3)
+
+    @property
+    def neighbours(self):
+        """Whether the sweep tracks the winner's neighbours (``subplane``, ``prob_window`` 3)."""
+        return self.readout.subplane or self.readout.prob_window == 3
+
+    def update(self, d, reg_cost, depth_image, max_prob, exp_sum, *winner):
+        """The running best after plane ``d``."""
         prob = tf.exp(reg_cost)
         plane = tf.reshape(self.plane_depth(tf.cast(d, tf.float32)), [-1, 1, 1, 1])
         better = tf.cast(max_prob < prob, tf.float32)
         max_prob = better * prob + (1 - better) * max_prob
         depth_image = better * plane + (1 - better) * depth_image
-        return depth_image, max_prob, exp_sum + prob
+        if not self.neighbours:
+            return depth_image, max_prob, exp_sum + prob
+        index, left, centre, right, previous = winner
+        d = tf.cast(d, tf.float32)
+        is_better = better > 0
+        # the plane just after the winner: its cost is the winner's right neighbour
+        right = tf.where(is_better, right, tf.where(tf.equal(index, d - 1), reg_cost, right))
+        left = tf.where(is_better, previous, left)
+        centre = tf.where(is_better, reg_cost, centre)
+        index = tf.where(is_better, d, index)
+        return depth_image, max_prob, exp_sum + prob, index, left, centre, right, reg_cost
+
+    def result(self, depth_image, max_prob, exp_sum, *winner):
+        """depth (B, h, w, 1), prob (B, h, w, 1) = max_d exp(c_d) / (sum_d exp(c_d) + 1e-7)."""
+        prob = max_prob / (exp_sum + 1e-7)
+        if not winner:
+            return depth_image, prob
+        index, left, centre, right, _ = winner
+        last = tf.cast(self.num, tf.float32) - 1
+        inner = (index > 0) & (index < tf.cast(self.num, tf.float32) - 1)
+        if self.readout.prob_window == 3:
+            zero = tf.zeros_like(index)
+            around = (tf.where(index > 0, tf.exp(left), zero) + max_prob
+                      + tf.where(index < last, tf.exp(right), zero))
+            prob = around / (exp_sum + 1e-7)
+        if not self.readout.subplane:
+            return depth_image, prob
+        inner = (index > 0) & (index < last)
+        offset = tf.where(inner, subplane_offset(left, centre, right), tf.zeros_like(index))
+        return self.plane_depth(index + offset), prob
+
+
+def subplane_offset(left, centre, right):
+    """Where the parabola through (-1, left), (0, centre), (1, right) peaks, clipped to
+    [-0.5, 0.5]: the winner's sub-plane offset in planes (0 where the costs do not curve
+    down, e.g. all equal). Any shapes that broadcast."""
+    curvature = left - 2.0 * centre + right
+    safe = tf.where(curvature < 0, curvature, -tf.ones_like(curvature))
+    offset = 0.5 * (left - right) / safe
+    return tf.where(curvature < 0, tf.clip_by_value(offset, -0.5, 0.5), tf.zeros_like(offset))
 
 
 class MVSNet(PlaneSweepNetwork):

@@ -5,8 +5,12 @@ their flags with these before TensorFlow loads).
 * :func:`network_multiple` — image sides must be multiples of it;
 * :data:`SAMPLE_SCALE` — the depth maps are 1/4 of the network input;
 * :func:`check_view_num`, :func:`check_max_size`, :func:`check_max_d` — the checks of the
-  ``--view_num``, ``--max_w``/``--max_h`` and ``--max_d`` of every command.
+  ``--view_num``, ``--max_w``/``--max_h`` and ``--max_d`` of every command;
+* :class:`Readout` — what the GRU sweep reads off the winning plane (test.py's
+  ``--subplane``, ``--prob_window``).
 """
+
+from typing import NamedTuple
 
 from cameras.errors import InputError
 
@@ -63,3 +67,20 @@ def check_max_d(max_d, least=1, why=None, automatic=False):
         raise InputError("--max_d must be %sat least %d, got %d%s"
                          % ("0 (automatic) or " if automatic else "", least, max_d,
                             " (%s)" % why if why else ""))
+
+
+class Readout(NamedTuple):
+    """What a winner-take-all sweep reads off the winning plane (not in the original, whose
+    depth is the winner's plane and whose probability is the winner's alone; the defaults).
+
+    subplane     the winner's plane index moved to the peak of the parabola through the
+                 regularised costs (log-probabilities) of the winner and its two neighbours:
+                 at most half a plane, none at the first and the last plane; in inverse depth
+                 when the planes are.
+    prob_window  1: prob = the winner's probability; 3: the sum of the winner's and its two
+                 neighbours' (as MVSNet sums four planes around its depth), a confidence
+                 that does not halve where the surface lies between two planes.
+    """
+
+    subplane: bool = False
+    prob_window: int = 1
