@@ -17,7 +17,10 @@ run and each run's ratios to the runs `normal` and `plain` (F at the largest tau
 
 A RUN is `LABEL=MODE,key=value,...` with MODE one of depthfusion.py's --fusion_mode values
 or `tuned` (mvsnet.pointcloud.cloud.TUNED, reconstruct.py's default) and keys the fields of
-mvsnet.pointcloud.cloud.FusionOptions, e.g. `plain=normal,prob_threshold=0.3,num_consistent=2`.
+mvsnet.pointcloud.cloud.FusionOptions, e.g. `plain=normal,prob_threshold=0.3,num_consistent=2`;
+the key `maps=SUFFIX` fuses the maps of the folder SCENE + SUFFIX instead (the same views after
+another test.py run, e.g. `SCENE_r` with --subplane --prob_window 3), scored against SCENE's
+ground truth and pixel size, so its ratios are to the runs on SCENE's own maps.
 `--runs default` is the table's set (RUNS below), `--runs grid` a search over the
 thresholds of the dynamic mode.
 """
@@ -58,7 +61,7 @@ def grid():
 
 
 def parse_run(text):
-    """(label, FusionOptions) of a RUN."""
+    """(label, FusionOptions, maps suffix) of a RUN."""
     label, _, spec = text.partition("=")
     parts = spec.split(",")
     mode, settings = parts[0], {}
@@ -68,11 +71,12 @@ def parse_run(text):
             settings[key] = float(value)
         except ValueError:
             settings[key] = value
+    maps = str(settings.pop("maps", ""))
     if "dynamic_min_views" in settings:
         settings["dynamic_min_views"] = int(settings["dynamic_min_views"])
     if mode == "tuned":
-        return label, tuned(**settings)
-    return label, FusionOptions(fusion_mode=mode, **settings)
+        return label, tuned(**settings), maps
+    return label, FusionOptions(fusion_mode=mode, **settings), maps
 
 
 def pixel_size(scene):
@@ -98,14 +102,14 @@ def main(argv=None):
         head += ["P@%gpx" % t, "R@%gpx" % t, "F@%gpx" % t]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    rows = {label: [] for label, _ in runs}
+    rows = {label: [] for label, _, _ in runs}
     for scene in a.scenes:
         gt = read_ply(os.path.join(scene, "gt", "points.ply"))[0]
         size = pixel_size(scene)
         name = os.path.basename(os.path.normpath(scene))
-        for label, options in runs:
+        for label, options, maps in runs:
             start = time.time()
-            cloud = fuse(scene, options)
+            cloud = fuse(os.path.normpath(scene) + maps, options)
             seconds = time.time() - start
             row = [len(cloud.points), seconds]
             for k, t in enumerate(taus):
