@@ -322,16 +322,18 @@ def test_a_worker_killed_mid_run_still_gives_every_depth_map_once(tmp_path, clie
     killed = []
 
     def log(line):
-        if line.startswith("views 1/") and not killed:
+        # at the first progress line where a worker holds a task (at the first line the
+        # scheduler may not have handed the next tasks out yet)
+        if line.startswith("views ") and not line.startswith("views %d/" % VIEWS) and not killed:
             pids = client.run(os.getpid)
             busy = [w for w, keys in client.processing().items() if keys]
-            assert busy, "no worker had a task left to kill"
-            os.kill(pids[busy[0]], signal.SIGKILL)
-            killed.append(pids[busy[0]])
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(pids[busy[0]])
 
     summary = cluster.run(client, [cluster.Scene(folder, plan.plan_dense_folder(folder, OPTIONS))],
                           _job(views_per_task=1), log=log)
-    assert killed
+    assert killed, "no worker held a task at any progress line before the last"
     refs = sorted(i for r in summary["results"] for i in r["ref_indices"])
     assert refs == list(range(VIEWS))                       # every view set once
     assert depth_files(folder) == reference[1]              # none missing, no partial or temporary file

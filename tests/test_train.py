@@ -127,6 +127,8 @@ def test_train_cli_3dcnns_refinement_snapshots_and_summaries(dtu_root, tmp_path)
         line for line in run.stderr.splitlines() if "scans missing" in line]
     assert run.stderr.count("warning:") == 1
     assert "epoch 0, step 1, global_step 2, loss = " in run.stdout
+    # neither folder existed: train.py creates missing folders whose parent exists
+    assert len(os.listdir(logs)) == 1
     prefix = str(models / "3DCNNs" / "model.ckpt-2")
     assert os.path.isfile(prefix + ".index") and os.path.isfile(str(models / "3DCNNs" / "model.ckpt-1.index"))
     model = build_model("3DCNNs", refinement=True)
