@@ -215,7 +215,8 @@ class RMVSNet(PlaneSweepNetwork):
                                           training=training)
 
     def winner_take_all(self, images, cams, depth_num, depth_start, depth_end, inverse_depth=True,
-                        exact=True, chunk=8, image_stats=None, compute_dtype=None, readout=None):
+                        exact=True, chunk=8, image_stats=None, compute_dtype=None,
+                        readout=Readout()):
         """Streaming GRU inference: depth of the most probable plane and its probability.
 
         prob = max_d exp(c_d) / (sum_d exp(c_d) + 1e-7).  Depths from depth_start to
@@ -241,7 +242,8 @@ class RMVSNet(PlaneSweepNetwork):
                           inverse_depth, exact, chunk, compute_dtype, readout)
 
     def sweep(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-              inverse_depth=True, exact=True, chunk=8, compute_dtype=None, readout=None):
+              inverse_depth=True, exact=True, chunk=8, compute_dtype=None,
+              readout=Readout()):
         """:meth:`winner_take_all` on features already extracted: ref_feature (B, h, w, 32),
         src_features [(B, h, w, 32)] * (V-1) (e.g. reused across view sets: a view's features
         depend on its image only). :meth:`sweep_exact` or :meth:`sweep_fast`; same returns."""
@@ -253,7 +255,7 @@ class RMVSNet(PlaneSweepNetwork):
                                inverse_depth, chunk, compute_dtype, readout)
 
     def sweep_exact(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                    inverse_depth=True, readout=None):
+                    inverse_depth=True, readout=Readout()):
         """The original graph's sweep: each plane's warps, variance and GRU step in turn."""
         planes = self._planes(cams, depth_num, depth_start, depth_end, inverse_depth, readout)
 
@@ -265,7 +267,7 @@ class RMVSNet(PlaneSweepNetwork):
         return self._winner_take_all(ref_feature, planes, body)
 
     def sweep_fast(self, ref_feature, src_features, cams, depth_num, depth_start, depth_end,
-                   inverse_depth=True, chunk=8, compute_dtype=None, readout=None):
+                   inverse_depth=True, chunk=8, compute_dtype=None, readout=Readout()):
         """The fast sweep: the planes in chunks of ``chunk``, the warps and variances of a
         chunk in one XLA-compiled gather (:func:`mvsnet.network.cost_volume.variance_cost_planes`)
         and the first GRU layer's convolutions on the cost as one batched convolution
@@ -304,7 +306,7 @@ class RMVSNet(PlaneSweepNetwork):
 
         return self._winner_take_all(ref_feature, planes, body)
 
-    def _planes(self, cams, depth_num, depth_start, depth_end, inverse_depth, readout=None):
+    def _planes(self, cams, depth_num, depth_start, depth_end, inverse_depth, readout=Readout()):
         """The planes of a winner-take-all sweep: their homographies and the update of the
         running best (:class:`_Planes`)."""
         depth_num = tf.cast(depth_num, tf.int32)
@@ -327,7 +329,7 @@ class RMVSNet(PlaneSweepNetwork):
 
             def plane_depth(d_idx):
                 return start4 + d_idx * interval4
-        return _Planes(depth_num, self.sweep_homographies(cams, depths), plane_depth, readout or Readout())
+        return _Planes(depth_num, self.sweep_homographies(cams, depths), plane_depth, readout)
 
     def _winner_take_all(self, ref_feature, planes, body):
         """Run ``body`` (d, states, *best) -> the next, from plane 0 while d < depth_num, best
@@ -369,14 +371,14 @@ def _check_compute_dtype(exact, compute_dtype):
 
 class _Planes(NamedTuple):
     """The planes of one winner-take-all sweep (:meth:`RMVSNet._planes`) and the running
-    best: (depth_image, max_prob, exp_sum), with ``readout.subplane`` or ``prob_window`` 3 also the
-    winner's plane index, its cost, the costs of its left and right neighbours and the previous
-    plane's cost."""
+    best: (depth_image, max_prob, exp_sum), and when the readout needs the winner's neighbours
+    (:attr:`neighbours`) also the winner's plane index, its cost, the costs of its left and
+    right neighbours and the previous plane's cost."""
 
     num: tf.Tensor
     homographies: list
     plane_depth: object
-    readout: "Readout"
+    readout: Readout
 
     def initial(self, ref_feature):
         """The running best before plane 0, (B, h, w, 1) each."""
@@ -410,11 +412,10 @@ class _Planes(NamedTuple):
     def result(self, depth_image, max_prob, exp_sum, *winner):
         """depth (B, h, w, 1), prob (B, h, w, 1) = max_d exp(c_d) / (sum_d exp(c_d) + 1e-7)."""
         prob = max_prob / (exp_sum + 1e-7)
-        if not winner:
+        if not self.neighbours:
             return depth_image, prob
         index, left, centre, right, _ = winner
         last = tf.cast(self.num, tf.float32) - 1
-        inner = (index > 0) & (index < tf.cast(self.num, tf.float32) - 1)
         if self.readout.prob_window == 3:
             zero = tf.zeros_like(index)
             around = (tf.where(index > 0, tf.exp(left), zero) + max_prob
