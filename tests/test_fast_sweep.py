@@ -19,7 +19,7 @@ import tolerances as tol
 from cameras import pair as pair_file
 from mvsnet.inference import network as net, pipeline, plan, prepare
 from mvsnet.network import homography as hg
-from mvsnet.network.convgru import ConvGRUCell, GRURegularizer
+from mvsnet.network.convgru import ConvGRUCell, GRURegularizer, small_conv
 from tools import synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,6 +72,36 @@ def test_gru_split_step_equals_the_step():
     for a, b in zip(got_states, want_states):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-5)
     assert isinstance(gru.cells[0], ConvGRUCell)
+
+
+def test_small_conv_by_hand():
+    x = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)
+    shift = np.zeros((3, 3, 1, 1), np.float32)
+    shift[0, 0, 0, 0] = 1                        # y[i, j] = x[i - 1, j - 1], 0 outside
+    got = small_conv(tf.constant(x), tf.constant(shift)).numpy()[0, ..., 0]
+    np.testing.assert_array_equal(got, [[0, 0, 0], [0, 1, 2], [0, 4, 5]])
+    ones = np.ones((3, 3, 2, 3), np.float32)
+    ones[..., 1] *= 2
+    ones[:, :, 1, 2] = 0                         # filter 2 reads channel 0 only
+    got = small_conv(tf.ones([1, 3, 4, 2]), tf.constant(ones)).numpy()[0]
+    # neighbours inside the image: 4 at a corner, 6 on an edge, 9 inside; two channels
+    count = np.array([[4, 6, 6, 4], [6, 9, 9, 6], [4, 6, 6, 4]], np.float32)
+    np.testing.assert_array_equal(got[..., 0], 2 * count)
+    np.testing.assert_array_equal(got[..., 1], 4 * count)
+    np.testing.assert_array_equal(got[..., 2], count)
+    with pytest.raises(ValueError, match="does not fit"):
+        small_conv(tf.ones([1, 3, 4, 3]), tf.constant(ones))
+
+
+@pytest.mark.parametrize("channels,filters", [(2, 1), (2, 4), (4, 6)])
+def test_small_conv_equals_conv2d_also_under_xla(channels, filters):
+    rng = np.random.default_rng(channels * 10 + filters)
+    x = tf.constant(rng.standard_normal((2, 9, 13, channels)).astype(np.float32))
+    kernel = tf.constant(rng.standard_normal((3, 3, channels, filters)).astype(np.float32))
+    want = tf.nn.conv2d(x, kernel, 1, "SAME").numpy()
+    np.testing.assert_allclose(small_conv(x, kernel).numpy(), want, rtol=0, atol=1e-5)
+    xla = tf.function(small_conv, jit_compile=True)(x, kernel).numpy()
+    np.testing.assert_allclose(xla, want, rtol=0, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- whole network

@@ -54,6 +54,8 @@ def piece_of(name, op_type):
     for layer, label in (("conv_gru1", "GRU layer 1 (16 ch)"), ("conv_gru2", "GRU layer 2 (4 ch)"),
                          ("conv_gru3", "GRU layer 3 (2 ch)")):
         if "/%s" % layer in name or name.startswith(layer):
+            if "input_part/" in name:
+                return label + ": convolution on the input, both convolutions' share"
             if op_type in CONV_TYPES:
                 return label + ": convolutions on the hidden state"
             if "_norm" in name:
@@ -64,6 +66,17 @@ def piece_of(name, op_type):
     if op_type in LOOP_TYPES:
         return "loop control, constants, variable reads"
     return "other"
+
+
+def xla_piece(last):
+    """The row of an XLA execution (the profiler does not name it), from the piece of the TF
+    op before it: the warps follow their homography gathers, the third GRU layer's fused
+    function follows that layer's input convolution."""
+    if last.startswith("warps"):
+        return "warps + variance (XLA-compiled)"
+    if last.startswith("GRU layer 3"):
+        return "GRU layer 3 (2 ch) + prob_conv: hidden-state convolutions, norms, gates (XLA-compiled)"
+    return "other (XLA-compiled)"
 
 
 def op_times(logdir):
@@ -81,15 +94,16 @@ def op_times(logdir):
         for line in plane.lines:
             if not line.name.startswith("tf_Compute"):
                 continue
-            for event in line.events:
+            last = "other"   # the piece of the last TF op on this line: names the XLA runs
+            for event in sorted(line.events, key=lambda e: e.offset_ps):
                 name = plane.event_metadata[event.metadata_id].name
                 if name == XLA_EXECUTION:
-                    piece = "warps + variance (XLA-compiled)"
+                    piece = xla_piece(last)
                 else:
                     match = TF_OP.match(name)
                     if not match or "::" in name:
                         continue   # executor bookkeeping and XLA's own nested events
-                    piece = piece_of(*match.groups())
+                    piece = last = piece_of(*match.groups())
                 pieces[piece][0] += event.duration_ps * 1e-12
                 pieces[piece][1] += 1
     return pieces
