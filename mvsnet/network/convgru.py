@@ -102,7 +102,6 @@ class GRURegularizer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.cells = [ConvGRUCell(f, name="conv_gru%d" % (i + 1)) for i, f in enumerate(self.FILTERS)]
         self.prob_conv = conv_layer(2, 1, 3, 1, "prob_conv", use_bias=True)
-        self._compiled_tail = None
 
     def build(self, input_shape):
         shape = tuple(input_shape)
@@ -155,23 +154,17 @@ class GRURegularizer(keras.layers.Layer):
         with tf.name_scope(third.name):
             with tf.name_scope("input_part"):
                 x_part = third.input_part(x2)
-            reg_cost, x3 = self._last_cell_and_prob(x_part, states[2])
+            reg_cost, x3 = self.last_cell_and_prob(x_part, states[2])
         return reg_cost, (x1, x2, x3)
 
+    @tf.function(jit_compile=True, autograph=False)
     def last_cell_and_prob(self, x_part, h):
         """The third cell given its :meth:`ConvGRUCell.input_part` (..., 3 * 2) and state h
-        (..., 2), then prob_conv, with :func:`small_conv`: (reg_cost (..., 1), new h)."""
+        (..., 2), then prob_conv, with :func:`small_conv`, compiled by XLA as one computation
+        (the taps of the small convolutions fuse with the norms and gates):
+        (reg_cost (..., 1), new h)."""
         x = self.cells[2].call_split(x_part, h, conv=small_conv)
         return small_conv(x, self.prob_conv.kernel) + self.prob_conv.bias, x
-
-    @property
-    def _last_cell_and_prob(self):
-        """:meth:`last_cell_and_prob` compiled by XLA (one computation: the taps of the small
-        convolutions fuse with the norms and gates), made on first use."""
-        if self._compiled_tail is None:
-            self._compiled_tail = tf.function(self.last_cell_and_prob, jit_compile=True,
-                                              autograph=False)
-        return self._compiled_tail
 
 
 def small_conv(x, kernel):
